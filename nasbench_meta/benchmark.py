@@ -1,0 +1,187 @@
+"""Query API: a ``Benchmark`` reads one HDF5 benchmark file for analysis.
+
+Analysis access counts nothing and shows every metric. NAS methods must use
+``Benchmark.oracle(task)`` instead, which reveals validation results only.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from nasbench_meta import store
+from nasbench_meta.paths import benchmark_path
+from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError, get_space
+from nasbench_meta.store import BenchmarkNotBuiltError  # noqa: F401  (re-exported for users)
+
+SPLITS = {"valid": "valid_score", "test": "test_score"}
+
+
+class UnknownTaskError(KeyError):
+    def __str__(self) -> str:  # KeyError would print the message with quotes
+        return str(self.args[0])
+
+
+class MissingResultError(LookupError):
+    """The architecture is in the space but the task's table has no result for it."""
+
+
+class Benchmark:
+    """A tabular benchmark: every architecture of a space, every task, its metrics."""
+
+    def __init__(self, path: "str | os.PathLike[str]", name: "str | None" = None) -> None:
+        self.path = Path(path)
+        self.name = name or self.path.stem
+        self._file: "h5py.File | None" = None
+        f = self._handle()
+        self.attrs = store.decode_attrs(f.attrs)
+        self.keys = store.read_array(f, "architectures/key", self.name)
+        self.keys.setflags(write=False)
+        self.tasks: tuple[str, ...] = tuple(f["tasks"])
+        self._task_attrs = {t: store.decode_attrs(f["tasks"][t].attrs) for t in self.tasks}
+        self._metric_names = {
+            t: tuple(m for m, ds in f["tasks"][t].items() if isinstance(ds, h5py.Dataset))
+            for t in self.tasks
+        }
+        self.space: SearchSpace = get_space(self.attrs["space"])
+        self._arrays: dict[tuple[str, str], np.ndarray] = {}
+        self._row_of: "dict[int, int] | None" = None
+
+    def _handle(self) -> h5py.File:
+        # One read-only handle, opened lazily, so metric reads do not pay for reopening.
+        if self._file is None or not self._file.id.valid:
+            self._file = store.open_file(self.path, self.name)
+        return self._file
+
+    def close(self) -> None:
+        if self._file is not None and self._file.id.valid:
+            self._file.close()
+        self._file = None
+
+    def __enter__(self) -> "Benchmark":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # h5py handles cannot cross processes (Dask, multiprocessing): reopen on the other side.
+        return {**self.__dict__, "_file": None}
+
+    def __repr__(self) -> str:
+        return f"Benchmark({self.name!r}, {len(self.keys)} architectures, tasks={list(self.tasks)})"
+
+    # -- metadata ---------------------------------------------------------------------------
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return self._metric_names[self.tasks[0]]
+
+    def task_info(self, task: str) -> dict[str, Any]:
+        return dict(self._task_attrs[self._check_task(task)])
+
+    def metric_info(self, task: str, metric: str) -> dict[str, Any]:
+        self._check_metric(self._check_task(task), metric)
+        return store.decode_attrs(self._handle()[f"tasks/{task}/{metric}"].attrs)
+
+    def _check_task(self, task: str) -> str:
+        if task not in self._task_attrs:
+            raise UnknownTaskError(f"unknown task {task!r} in {self.name}; valid tasks: {', '.join(self.tasks)}")
+        return task
+
+    def _check_metric(self, task: str, metric: str) -> str:
+        if metric not in self._metric_names[task]:
+            raise KeyError(f"unknown metric {metric!r}; valid metrics: {', '.join(self._metric_names[task])}")
+        return metric
+
+    # -- rows -------------------------------------------------------------------------------
+    def row(self, arch: Any) -> int:
+        """Row of an architecture (object, string or key) in every metric array."""
+        if self._row_of is None:
+            self._row_of = dict(zip(self.keys.tolist(), range(len(self.keys))))
+        if isinstance(arch, (int, np.integer)) and int(arch) in self._row_of:
+            return self._row_of[int(arch)]
+        key = self.space.key(arch)  # raises a clear error for anything outside the space
+        try:
+            return self._row_of[key]
+        except KeyError:
+            raise UnknownArchitectureError(f"{arch} (key {key}) is not in {self.name}'s table") from None
+
+    def rows(self, keys: "np.ndarray | list[int]") -> np.ndarray:
+        """Rows of many canonical keys at once (vectorised)."""
+        keys = np.asarray(keys, dtype=np.int64)
+        rows = np.searchsorted(self.keys, keys)
+        rows = np.minimum(rows, len(self.keys) - 1)
+        bad = self.keys[rows] != keys
+        if bad.any():
+            raise UnknownArchitectureError(
+                f"{int(bad.sum())} key(s) are not canonical keys of {self.name}, "
+                f"e.g. {keys[bad][:5].tolist()}; use space.key(...) to canonicalise"
+            )
+        return rows
+
+    def task_keys(self, task: str) -> np.ndarray:
+        """Keys of the architectures the task's table covers."""
+        return self.keys[self.metric(task, "num_seeds") > 0]
+
+    # -- values -----------------------------------------------------------------------------
+    def metric(self, task: str, name: str) -> np.ndarray:
+        """A metric for every architecture, aligned with ``keys`` (read-only view)."""
+        cache_key = (task, name)
+        if cache_key not in self._arrays:
+            self._check_metric(self._check_task(task), name)
+            values = store.read_array(self._handle(), f"tasks/{task}/{name}", self.name)
+            values.setflags(write=False)
+            self._arrays[cache_key] = values
+        return self._arrays[cache_key]
+
+    def scores(self, task: str, *, split: str, seeds: str) -> np.ndarray:
+        """Validation or test scores of every architecture (NaN where the task lacks one)."""
+        return self.metric(task, self._score_metric(task, split, seeds))
+
+    def _score_metric(self, task: str, split: str, seeds: str) -> str:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+        allowed = self.task_info(task).get("seed_aggregations", ["mean"])
+        if seeds not in allowed:
+            raise ValueError(f"{task} offers seed aggregation(s) {allowed}, got seeds={seeds!r}")
+        return SPLITS[split]
+
+    def query(self, task: str, arch: Any, *, split: str, seeds: str) -> float:
+        """One architecture's validation or test score."""
+        values = self.metric(task, self._score_metric(task, split, seeds))
+        value = float(values[self.row(arch)])
+        if value != value:  # NaN: the task's table lacks this architecture
+            raise MissingResultError(
+                f"{task} has no result for {arch}; it covers {self.task_info(task)['num_architectures']} "
+                f"architectures (ops {self.task_info(task).get('ops')})"
+            )
+        return value
+
+    def table(self, task: str, *, seeds: str) -> pd.DataFrame:
+        """All metrics of a task as a DataFrame indexed by key, rows the task lacks dropped."""
+        self._score_metric(task, "valid", seeds)
+        frame = pd.DataFrame({m: self.metric(task, m) for m in self._metric_names[task]},
+                             index=pd.Index(self.keys, name="key"))
+        frame = frame[frame["num_seeds"] > 0]
+        frame.attrs.update(task=task, seeds=seeds, benchmark=self.name)
+        return frame
+
+    def best(self, task: str, *, split: str, seeds: str) -> tuple[int, float]:
+        """Key and score of the best architecture on a split."""
+        values = self.scores(task, split=split, seeds=seeds)
+        row = int(np.nanargmax(values))
+        return int(self.keys[row]), float(values[row])
+
+    def oracle(self, task: str, budget: "int | None" = None) -> "SearchOracle":
+        from nasbench_meta.oracle import SearchOracle
+
+        return SearchOracle.from_benchmark(self, task, budget=budget)
+
+
+def open_benchmark(name: str = "nas-bench-graph", root: "str | os.PathLike[str] | None" = None) -> Benchmark:
+    """Open a built benchmark from the data directory (see ``nasbench_meta.paths``)."""
+    return Benchmark(benchmark_path(name, root), name)

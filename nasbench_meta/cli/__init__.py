@@ -1,0 +1,1 @@
+"""The ``nasbench-meta`` command line."""

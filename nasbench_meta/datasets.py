@@ -1,0 +1,61 @@
+"""Build, list and describe the benchmark files under a data directory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from nasbench_meta.benchmark import Benchmark
+from nasbench_meta.importers import BUILDERS, DESCRIPTIONS, build
+from nasbench_meta.paths import benchmark_path
+from nasbench_meta.store import BenchmarkFileError
+
+Root = "str | os.PathLike[str] | None"
+
+
+def ensure_built(name: str, root: Root = None, force: bool = False) -> tuple[Path, bool]:
+    """Build ``name`` unless a valid file is already there. Returns (path, built_now)."""
+    if name not in BUILDERS:
+        raise KeyError(f"unknown benchmark {name!r}; known: {sorted(BUILDERS)}")
+    path = benchmark_path(name, root)
+    if not force and path.exists():
+        try:
+            Benchmark(path, name).close()
+            return path, False
+        except BenchmarkFileError:
+            pass  # a broken file holds nothing worth keeping: rebuild it
+    return build(name, path), True
+
+
+def list_benchmarks(root: Root = None) -> list[dict[str, Any]]:
+    rows = []
+    for name in sorted(BUILDERS):
+        path = benchmark_path(name, root)
+        rows.append({"name": name, "description": DESCRIPTIONS[name], "path": str(path),
+                     "built": path.exists(), "size_mb": round(path.stat().st_size / 2**20, 2) if path.exists() else None})
+    return rows
+
+
+def describe(bench: Benchmark) -> dict[str, Any]:
+    """Tasks, coverage and the best architecture per task (chosen on validation)."""
+    tasks = {}
+    for task in bench.tasks:
+        info = bench.task_info(task)
+        best_valid_key, best_valid = bench.best(task, split="valid", seeds="mean")
+        _, best_test = bench.best(task, split="test", seeds="mean")
+        tasks[task] = {
+            "metric": info["metric"],
+            "architectures": int(info["num_architectures"]),
+            "splits": info["splits"],
+            "best_by_validation": {
+                "key": best_valid_key,
+                "arch": bench.space.format(best_valid_key),
+                "valid": best_valid,
+                "test": bench.query(task, best_valid_key, split="test", seeds="mean"),
+            },
+            "best_test": best_test,
+        }
+    return {"benchmark": bench.name, "path": str(bench.path), "space": bench.space.name,
+            "architectures": len(bench.keys), "seed_aggregation": "mean over 3 seeds",
+            "source": bench.attrs.get("source"), "created_utc": bench.attrs.get("created_utc"),
+            "schema_version": bench.attrs.get("schema_version"), "tasks": tasks}

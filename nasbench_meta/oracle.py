@@ -1,0 +1,81 @@
+"""What a NAS method may see during search: validation results, counted.
+
+The oracle holds the validation column only, so a search cannot reach test values
+through it; test results come out of scoring after the search has ended.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError
+
+if TYPE_CHECKING:
+    from nasbench_meta.benchmark import Benchmark
+
+
+class BudgetExhaustedError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Observation:
+    key: int
+    valid_score: float
+    cost: float
+    repeated: bool  # True if the architecture (up to isomorphism) was queried before
+
+
+class SearchOracle:
+    """Validation scores of one task, charged per distinct architecture."""
+
+    def __init__(self, space: SearchSpace, task: str, keys: np.ndarray, valid: np.ndarray,
+                 cost: "np.ndarray | None" = None, budget: "int | None" = None) -> None:
+        covered = ~np.isnan(valid)
+        self.space, self.task, self.budget = space, task, budget
+        self._keys, self._valid = keys[covered], valid[covered]
+        self._cost = None if cost is None else cost[covered]
+        self._row = dict(zip(self._keys.tolist(), range(len(self._keys))))
+        self.history: list[Observation] = []
+        self._seen: set[int] = set()
+        self.total_cost = 0.0
+
+    @classmethod
+    def from_benchmark(cls, bench: "Benchmark", task: str, budget: "int | None" = None) -> "SearchOracle":
+        valid = np.array(bench.scores(task, split="valid", seeds="mean"))
+        cost_metric = bench.task_info(task).get("cost_metric") or None
+        cost = np.array(bench.metric(task, cost_metric)) if cost_metric else None
+        return cls(bench.space, task, np.array(bench.keys), valid, cost, budget)
+
+    @property
+    def num_queries(self) -> int:
+        """Distinct architectures queried so far (what the budget counts)."""
+        return len(self._seen)
+
+    @property
+    def candidates(self) -> np.ndarray:
+        """Keys the task covers: the architectures a method may propose."""
+        return self._keys
+
+    def query(self, arch: Any) -> Observation:
+        """Reveal the validation score; re-querying an architecture is free and flagged."""
+        key = int(arch) if isinstance(arch, (int, np.integer)) else self.space.key(arch)
+        if key not in self._row:
+            key = self.space.key(key)  # canonicalise or raise a clear error
+            if key not in self._row:
+                raise UnknownArchitectureError(f"task {self.task} has no architecture with key {key}")
+        repeated = key in self._seen
+        if not repeated and self.budget is not None and len(self._seen) >= self.budget:
+            raise BudgetExhaustedError(f"budget of {self.budget} queries on {self.task} is spent")
+        row = self._row[key]
+        cost = 0.0 if repeated or self._cost is None else float(self._cost[row])
+        obs = Observation(key, float(self._valid[row]), cost, repeated)
+        self._seen.add(key)
+        self.total_cost += cost
+        self.history.append(obs)
+        return obs
+
+    def query_batch(self, archs: Any) -> list[Observation]:
+        return [self.query(a) for a in archs]

@@ -1,0 +1,22 @@
+"""Where nasbench-meta keeps its files on a user's machine."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_ENV = "NASBENCH_META_HOME"
+
+
+def data_root(root: "str | os.PathLike[str] | None" = None) -> Path:
+    """The data directory: ``root`` if given, else $NASBENCH_META_HOME, else the XDG data dir."""
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(xdg) / "nasbench-meta"
+
+
+def benchmark_path(name: str, root: "str | os.PathLike[str] | None" = None) -> Path:
+    """Path of a benchmark's HDF5 file under the data directory."""
+    return data_root(root) / "benchmarks" / f"{name}.h5"

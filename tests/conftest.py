@@ -1,0 +1,35 @@
+"""Shared fixtures: a benchmark built from the installed nas-bench-graph package, and data roots."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nasbench_meta.benchmark import Benchmark, open_benchmark
+from nasbench_meta.importers import build
+from nasbench_meta.paths import benchmark_path
+
+SHARED_PLANETOID = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "planetoid"
+
+
+@pytest.fixture(scope="session")
+def bench_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root holding nas-bench-graph.h5, built once per test session."""
+    root = tmp_path_factory.mktemp("nasbench-meta-home")
+    build("nas-bench-graph", benchmark_path("nas-bench-graph", root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def bench(bench_root: Path) -> Benchmark:
+    return open_benchmark("nas-bench-graph", root=bench_root)
+
+
+@pytest.fixture(scope="session")
+def planetoid_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Writable Planetoid root: a copy of ../shared/data/planetoid, else empty (PyG downloads)."""
+    root = tmp_path_factory.mktemp("planetoid")
+    if SHARED_PLANETOID.exists():
+        shutil.copytree(SHARED_PLANETOID, root, dirs_exist_ok=True)
+    return root

@@ -1,0 +1,67 @@
+"""The dataset and query commands, run as a user would: in a subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run_cli(*args: str, home) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NASBENCH_META_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "nasbench_meta.cli.main", *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_build_list_and_info(tmp_path):
+    built = run_cli("datasets", "build", "nas-bench-graph", home=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert (tmp_path / "benchmarks" / "nas-bench-graph.h5").exists()
+    again = run_cli("datasets", "build", "nas-bench-graph", home=tmp_path)
+    assert "already built" in again.stdout
+    listing = json.loads(run_cli("datasets", "list", "--json", home=tmp_path).stdout)
+    assert listing[0]["name"] == "nas-bench-graph" and listing[0]["built"]
+    info = run_cli("datasets", "info", "nas-bench-graph", "--json", home=tmp_path)
+    tasks = json.loads(info.stdout)["tasks"]
+    assert tasks["cora"]["best_by_validation"]["arch"] == "0,1,2,3|fc,gat,fc,gin"
+    assert tasks["proteins"]["architectures"] == 2021
+    text = run_cli("datasets", "info", "nas-bench-graph", home=tmp_path).stdout
+    assert "mean over 3 seeds" in text and "0,1,2,3|fc,gat,fc,gin" in text
+
+
+def test_query_human_and_json(bench_root):
+    text = run_cli("query", "--task", "cora", "--arch", "0,0,2,1|gcn,gat,sage,gcn", home=bench_root)
+    assert text.returncode == 0, text.stderr
+    assert "0,0,1,2|gat,gcn,sage,gcn (key 30141)" in text.stdout and "validation accuracy: 0.7960" in text.stdout
+    data = json.loads(run_cli("query", "--benchmark", "nas-bench-graph", "--task", "cora",
+                              "--arch", "30141", "--json", home=bench_root).stdout)
+    assert data["key"] == 30141 and data["seeds"] == "mean" and data["valid_score"] == pytest.approx(0.796)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--task", "corra", "--arch", "0"), "valid tasks: cora"),
+    (("--task", "cora", "--arch", "0,0,1,2|gat,gcn,sage"), "exactly 4"),
+    (("--task", "cora", "--arch", "0,3,1,2|gat,gcn,sage,gcn"), "not a later one"),
+])
+def test_query_errors_are_one_clear_line(bench_root, args, message):
+    result = run_cli("query", *args, home=bench_root)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_query_without_a_built_benchmark_says_how_to_build(tmp_path):
+    result = run_cli("query", "--task", "cora", "--arch", "0", home=tmp_path)
+    assert result.returncode == 2
+    assert "nasbench-meta datasets build nas-bench-graph" in result.stderr
+
+
+def test_corrupt_file_is_rebuilt_by_build(tmp_path):
+    path = tmp_path / "benchmarks" / "nas-bench-graph.h5"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not an hdf5 file")
+    failed = run_cli("datasets", "info", "nas-bench-graph", home=tmp_path)
+    assert failed.returncode == 2 and "datasets build nas-bench-graph --force" in failed.stderr
+    assert run_cli("datasets", "build", "nas-bench-graph", home=tmp_path).returncode == 0
+    assert run_cli("datasets", "info", "nas-bench-graph", home=tmp_path).returncode == 0

@@ -1,0 +1,36 @@
+"""Encodings the predictors consume."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch_geometric.data import Batch
+
+from nasbench_meta.encodings import adjacency_features, one_hot, pyg_batch, pyg_graphs
+
+
+def test_one_hot_is_injective_with_one_hot_per_entry(bench):
+    x = one_hot(bench.space, bench.keys)
+    assert x.shape == (26_206, 4 * 4 + 4 * 9)
+    assert np.all(x.sum(axis=1) == 8)
+    assert len(np.unique(x, axis=0)) == 26_206
+
+
+def test_adjacency_has_one_input_per_computing_node_and_leaves_feed_output(bench):
+    keys = bench.keys[:: 97]
+    adjacency, features = adjacency_features(bench.space, keys)
+    assert adjacency.shape == (len(keys), 6, 6)
+    assert np.all(adjacency[:, :, 1:5].sum(axis=1) == 1)  # each node reads exactly one input
+    for a in adjacency:
+        leaves = [i for i in range(1, 5) if a[i, 1:5].sum() == 0]
+        assert sorted(np.nonzero(a[:, 5])[0].tolist()) == leaves
+    assert np.all(features.sum(axis=2) == 1)
+
+
+def test_pyg_batch_equals_batching_the_single_graphs(bench):
+    keys = bench.keys[100:400]
+    expected = Batch.from_data_list(pyg_graphs(bench.space, keys))
+    batch = pyg_batch(bench.space, keys)
+    assert batch.num_graphs == len(keys)
+    for name in ("x", "edge_index", "batch", "ptr"):
+        assert torch.equal(getattr(batch, name), getattr(expected, name)), name
+    assert batch.key.tolist() == keys.tolist()

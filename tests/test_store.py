@@ -1,0 +1,139 @@
+"""The HDF5 store: importer fidelity, provenance, reproducible atomic builds, broken files."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from nas_bench_graph.readbench import light_read
+
+from nasbench_meta import importers
+from nasbench_meta.benchmark import Benchmark
+from nasbench_meta.importers import build, nas_bench_graph
+from nasbench_meta.store import (SCHEMA_VERSION, BenchmarkNotBuiltError, CorruptBenchmarkError,
+                                 SchemaVersionError)
+
+REBUILD = "nasbench-meta datasets build nas-bench-graph --force"
+FIELDS = {"valid_score": "valid_perf", "test_score": "perf", "latency_s": "latency", "params_m": "para"}
+
+
+@pytest.mark.parametrize("task", nas_bench_graph.TASKS)
+def test_imported_values_equal_the_upstream_pickles_exactly(bench, task):
+    upstream = light_read(task)
+    rows = bench.rows(np.fromiter(upstream, dtype=np.int64))
+    for ours, theirs in FIELDS.items():
+        expected = np.array([float(r[theirs]) for r in upstream.values()])
+        assert np.array_equal(bench.metric(task, ours)[rows], expected), (task, ours)
+    missing = np.setdiff1d(np.arange(len(bench.keys)), rows)
+    assert np.isnan(bench.metric(task, "valid_score")[missing]).all()
+    assert (bench.metric(task, "num_seeds")[missing] == 0).all()
+    assert (bench.metric(task, "num_seeds")[rows] == 3).all()
+
+
+def test_file_records_provenance_and_metric_semantics(bench):
+    source = bench.attrs["source"]
+    assert source["package"] == "nas-bench-graph" and source["version"] == "1.4.0"
+    for task in nas_bench_graph.TASKS:
+        raw = (nas_bench_graph.source_dir() / f"{task}.bench").read_bytes()
+        assert source["sha256"][f"nas_bench_graph/light/{task}.bench"] == hashlib.sha256(raw).hexdigest()
+    assert bench.attrs["schema_version"] == SCHEMA_VERSION and bench.attrs["created_utc"]
+    test_info = bench.metric_info("cora", "test_score")
+    assert test_info["split"] == "test" and test_info["aggregation"] == "mean over 3 seeds"
+    assert bench.metric_info("cora", "latency_s")["unit"] == "seconds"
+    assert bench.task_info("proteins")["metric"] == "roc_auc"
+    assert bench.task_info("proteins")["num_architectures"] == 2021
+
+
+def _content(path: Path) -> dict:
+    out = {}
+
+    def visit(name, obj):
+        attrs = {k: v for k, v in obj.attrs.items() if k != "created_utc"}
+        out[name] = (obj[()] if isinstance(obj, h5py.Dataset) else None, repr(sorted(attrs.items())))
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+        visit("/", f)
+    return out
+
+
+def test_building_twice_gives_identical_content(tmp_path, bench_root, monkeypatch):
+    again = build("nas-bench-graph", tmp_path / "again.h5")
+    first, second = _content(bench_root / "benchmarks" / "nas-bench-graph.h5"), _content(again)
+    assert first.keys() == second.keys()
+    for name in first:
+        a, b = first[name], second[name]
+        assert a[1] == b[1], name
+        assert (a[0] is None and b[0] is None) or np.array_equal(a[0], b[0], equal_nan=True), name
+    # With a fixed build time the files are byte-identical (reproducible builds).
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    one = build("nas-bench-graph", tmp_path / "one.h5").read_bytes()
+    two = build("nas-bench-graph", tmp_path / "two.h5").read_bytes()
+    assert one == two
+
+
+def test_failed_build_keeps_the_existing_file(tmp_path, bench_root, monkeypatch):
+    target = tmp_path / "nas-bench-graph.h5"
+    shutil.copy(bench_root / "benchmarks" / "nas-bench-graph.h5", target)
+    before = target.read_bytes()
+
+    def broken():
+        content = nas_bench_graph.load_content()
+        content.tasks["cora"].metrics["valid_score"].values = np.zeros(3)  # wrong length
+        return content
+
+    monkeypatch.setitem(importers.BUILDERS, "nas-bench-graph", broken)
+    with pytest.raises(ValueError, match="rows"):
+        build("nas-bench-graph", target)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["nas-bench-graph.h5"]  # no temporary left
+
+
+def test_missing_file_says_how_to_build(tmp_path):
+    with pytest.raises(BenchmarkNotBuiltError, match="nasbench-meta datasets build nas-bench-graph"):
+        Benchmark(tmp_path / "nas-bench-graph.h5", "nas-bench-graph")
+
+
+def test_truncated_file_is_detected(tmp_path, bench_root):
+    data = (bench_root / "benchmarks" / "nas-bench-graph.h5").read_bytes()
+    path = tmp_path / "nas-bench-graph.h5"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptBenchmarkError, match=REBUILD):
+        Benchmark(path, "nas-bench-graph").scores("arxiv", split="valid", seeds="mean")
+
+
+def test_corrupted_bytes_fail_their_checksum(tmp_path, bench_root):
+    path = tmp_path / "nas-bench-graph.h5"
+    shutil.copy(bench_root / "benchmarks" / "nas-bench-graph.h5", path)
+    with h5py.File(path, "r") as f:
+        offset = f["tasks/cora/test_score"].id.get_chunk_info(0).byte_offset
+    with open(path, "r+b") as fh:
+        fh.seek(offset + 100)
+        byte = fh.read(1)
+        fh.seek(offset + 100)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    bench = Benchmark(path, "nas-bench-graph")
+    assert bench.query("cora", 0, split="valid", seeds="mean") > 0  # untouched data still reads
+    with pytest.raises(CorruptBenchmarkError, match=REBUILD):
+        bench.scores("cora", split="test", seeds="mean")
+
+
+def test_other_schema_version_is_refused(tmp_path, bench_root):
+    path = tmp_path / "nas-bench-graph.h5"
+    shutil.copy(bench_root / "benchmarks" / "nas-bench-graph.h5", path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["schema_version"] = SCHEMA_VERSION + 1
+    with pytest.raises(SchemaVersionError, match=f"schema version {SCHEMA_VERSION + 1}.*{REBUILD}"):
+        Benchmark(path, "nas-bench-graph")
+
+
+def test_unfinished_file_is_refused(tmp_path, bench_root):
+    path = tmp_path / "nas-bench-graph.h5"
+    shutil.copy(bench_root / "benchmarks" / "nas-bench-graph.h5", path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["complete"] = False
+    with pytest.raises(CorruptBenchmarkError, match="not completely written"):
+        Benchmark(path, "nas-bench-graph")
