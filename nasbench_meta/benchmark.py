@@ -41,12 +41,10 @@ class Benchmark:
         self.attrs = store.decode_attrs(f.attrs)
         self.keys = store.read_array(f, "architectures/key", self.name)
         self.keys.setflags(write=False)
-        self.tasks: tuple[str, ...] = tuple(f["tasks"])
-        self._task_attrs = {t: store.decode_attrs(f["tasks"][t].attrs) for t in self.tasks}
-        self._metric_names = {
-            t: tuple(m for m, ds in f["tasks"][t].items() if isinstance(ds, h5py.Dataset))
-            for t in self.tasks
-        }
+        manifest = self.attrs["manifest"]
+        self.tasks: tuple[str, ...] = tuple(manifest)
+        self._task_attrs = {t: manifest[t]["attrs"] for t in self.tasks}
+        self._metric_names = {t: tuple(manifest[t]["metrics"]) for t in self.tasks}
         self.space: SearchSpace = get_space(self.attrs["space"])
         self._arrays: dict[tuple[str, str], np.ndarray] = {}
         self._row_of: "dict[int, int] | None" = None

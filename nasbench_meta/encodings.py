@@ -28,13 +28,9 @@ def one_hot(space: SearchSpace, keys: np.ndarray) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def _graphs(space: SearchSpace, keys: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    return [space.graph(int(k)) for k in keys]
-
-
 def adjacency_features(space: SearchSpace, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Adjacency (N, V, V) with A[i, u, v] = 1 for an edge u -> v, and node features (N, V, T)."""
-    graphs = _graphs(space, keys)
+    graphs = space.graphs(keys)
     vocab = len(space.node_vocabulary())
     num_nodes = max(len(nodes) for nodes, _ in graphs)
     adjacency = np.zeros((len(graphs), num_nodes, num_nodes), dtype=np.float32)
@@ -47,17 +43,23 @@ def adjacency_features(space: SearchSpace, keys: np.ndarray) -> tuple[np.ndarray
 
 def pyg_graphs(space: SearchSpace, keys: np.ndarray) -> list[Data]:
     """One ``Data`` per key: ``x`` one-hot node types, ``edge_index``, ``key``."""
-    eye = torch.eye(len(space.node_vocabulary()))
+    graphs = space.graphs(keys)
+    sizes = [len(nodes) for nodes, _ in graphs]
+    nodes = torch.from_numpy(np.concatenate([n for n, _ in graphs]))
+    xs = torch.nn.functional.one_hot(nodes, len(space.node_vocabulary())).float().split(sizes)
+    edge_tensors: dict[int, torch.Tensor] = {}  # spaces may share edge arrays between graphs
     keys = torch.as_tensor(np.array(keys, dtype=np.int64))
-    return [
-        Data(x=eye[torch.from_numpy(nodes)], edge_index=torch.from_numpy(edges), key=keys[i:i + 1])
-        for i, (nodes, edges) in enumerate(_graphs(space, keys.numpy()))
-    ]
+    out = []
+    for i, (x, (_, edges)) in enumerate(zip(xs, graphs)):
+        if id(edges) not in edge_tensors:
+            edge_tensors[id(edges)] = torch.from_numpy(np.array(edges))
+        out.append(Data(x=x, edge_index=edge_tensors[id(edges)], key=keys[i:i + 1]))
+    return out
 
 
 def pyg_batch(space: SearchSpace, keys: np.ndarray) -> Batch:
     """All keys as one disjoint-union ``Batch`` (built directly, much faster than from_data_list)."""
-    graphs = _graphs(space, keys)
+    graphs = space.graphs(keys)
     sizes = np.array([len(nodes) for nodes, _ in graphs])
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     nodes = torch.from_numpy(np.concatenate([n for n, _ in graphs]))

@@ -4,7 +4,9 @@ Schema (version 1), one file per benchmark::
 
     /                       attrs: format, schema_version, benchmark, space, created_utc,
                                    created_by, source (JSON: package, version, sha256 of
-                                   every source file), complete
+                                   every source file), manifest (JSON: every task's attrs
+                                   and metric names, so opening reads one attribute),
+                                   complete
     /architectures/key      (N,) int64, ascending: the row order of every array below
     /architectures/<col>    (N, ...) space-defined columns (NAS-Bench-Graph: links, ops)
     /tasks/<task>           attrs: metric, description, splits, num_architectures,
@@ -113,6 +115,8 @@ def _write_content(f: h5py.File, content: BenchmarkContent) -> None:
         "created_utc": _creation_time(),
         "created_by": f"nasbench-meta {__version__}",
         "source": json.dumps(content.source, sort_keys=True),
+        "manifest": json.dumps({t: {"attrs": table.attrs, "metrics": list(table.metrics)}
+                                for t, table in content.tasks.items()}),
         "complete": False,
     })
     archs = f.create_group("architectures")

@@ -55,6 +55,10 @@ class SearchSpace(ABC):
     def graph(self, key: int) -> tuple[np.ndarray, np.ndarray]:
         """(node feature ids, edge_index of shape (2, E)) of the architecture's DAG."""
 
+    def graphs(self, keys: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``graph`` of many keys; spaces override it with a vectorised version."""
+        return [self.graph(int(k)) for k in keys]
+
     @abstractmethod
     def node_vocabulary(self) -> tuple[str, ...]:
         """Names of the node feature ids used by ``graph``."""

@@ -61,6 +61,17 @@ _INTERCHANGEABLE: dict[tuple[int, ...], tuple[int, ...]] = {
 }
 
 
+def _pattern_edges(links: tuple[int, ...]) -> np.ndarray:
+    edges = [(parent, i + 1) for i, parent in enumerate(links)]
+    edges += [(i, NUM_NODES + 1) for i in range(1, NUM_NODES + 1) if i not in links]  # leaves
+    out = np.array(edges, dtype=np.int64).T
+    out.setflags(write=False)
+    return out
+
+
+_PATTERN_EDGES = [_pattern_edges(p) for p in LINK_PATTERNS]
+
+
 @dataclass(frozen=True)
 class Architecture:
     """A NAS-Bench-Graph architecture as link and op lists (canonical or not)."""
@@ -308,11 +319,21 @@ class NasBenchGraphSpace(SearchSpace):
         ``self.node_vocabulary()``; edges go from input to consumer.
         """
         arch = decode_key(key)
-        children = set(arch.links)
-        edges = [(parent, i + 1) for i, parent in enumerate(arch.links)]
-        edges += [(i, NUM_NODES + 1) for i in range(1, NUM_NODES + 1) if i not in children]
         node_ops = [len(OPS)] + [_OP_INDEX[o] for o in arch.ops] + [len(OPS) + 1]
-        return np.array(node_ops, dtype=np.int64), np.array(edges, dtype=np.int64).T
+        return np.array(node_ops, dtype=np.int64), _PATTERN_EDGES[LINK_PATTERNS.index(arch.links)].copy()
+
+    def graphs(self, keys: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        # Edges depend on the link pattern only: build 9 edge arrays and share them.
+        keys = np.asarray(keys, dtype=np.int64)
+        known = np.isin(keys, _enumerate_keys(OPS))
+        if not known.all():
+            raise UnknownArchitectureError(
+                f"keys {keys[~known][:5].tolist()} are not canonical NAS-Bench-Graph keys")
+        ops = self.arch_columns(keys)["ops"].astype(np.int64)
+        node_ops = np.concatenate(
+            [np.full((len(keys), 1), len(OPS)), ops, np.full((len(keys), 1), len(OPS) + 1)], axis=1)
+        patterns = keys // 10**NUM_NODES
+        return [(node_ops[i], _PATTERN_EDGES[p]) for i, p in enumerate(patterns.tolist())]
 
     def node_vocabulary(self) -> tuple[str, ...]:
         return OPS + ("input", "output")
