@@ -7,11 +7,14 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-from torch_geometric.data import Batch, Data
 
 from nasbench_meta.spaces import SearchSpace
+
+if TYPE_CHECKING:  # torch is imported where graphs are built: one_hot users need not pay for it
+    from torch_geometric.data import Batch, Data
 
 
 def one_hot(space: SearchSpace, keys: np.ndarray) -> np.ndarray:
@@ -41,8 +44,11 @@ def adjacency_features(space: SearchSpace, keys: np.ndarray) -> tuple[np.ndarray
     return adjacency, features
 
 
-def pyg_graphs(space: SearchSpace, keys: np.ndarray) -> list[Data]:
+def pyg_graphs(space: SearchSpace, keys: np.ndarray) -> "list[Data]":
     """One ``Data`` per key: ``x`` one-hot node types, ``edge_index``, ``key``."""
+    import torch
+    from torch_geometric.data import Data
+
     graphs = space.graphs(keys)
     sizes = [len(nodes) for nodes, _ in graphs]
     nodes = torch.from_numpy(np.concatenate([n for n, _ in graphs]))
@@ -57,8 +63,11 @@ def pyg_graphs(space: SearchSpace, keys: np.ndarray) -> list[Data]:
     return out
 
 
-def pyg_batch(space: SearchSpace, keys: np.ndarray) -> Batch:
+def pyg_batch(space: SearchSpace, keys: np.ndarray) -> "Batch":
     """All keys as one disjoint-union ``Batch`` (built directly, much faster than from_data_list)."""
+    import torch
+    from torch_geometric.data import Batch
+
     graphs = space.graphs(keys)
     sizes = np.array([len(nodes) for nodes, _ in graphs])
     offsets = np.concatenate([[0], np.cumsum(sizes)])

@@ -35,9 +35,10 @@ class SearchOracle:
                  cost: "np.ndarray | None" = None, budget: "int | None" = None) -> None:
         covered = ~np.isnan(valid)
         self.space, self.task, self.budget = space, task, budget
-        self._keys, self._valid = keys[covered], valid[covered]
-        self._cost = None if cost is None else cost[covered]
-        self._row = dict(zip(self._keys.tolist(), range(len(self._keys))))
+        order = np.argsort(keys[covered], kind="stable")  # sorted keys: rows by binary search
+        self._keys, self._valid = keys[covered][order], valid[covered][order]
+        self._cost = None if cost is None else cost[covered][order]
+        self._keys.setflags(write=False)
         self.history: list[Observation] = []
         self._seen: set[int] = set()
         self.total_cost = 0.0
@@ -62,20 +63,25 @@ class SearchOracle:
     def query(self, arch: Any) -> Observation:
         """Reveal the validation score; re-querying an architecture is free and flagged."""
         key = int(arch) if isinstance(arch, (int, np.integer)) else self.space.key(arch)
-        if key not in self._row:
+        row = self._find(key)
+        if row is None:
             key = self.space.key(key)  # canonicalise or raise a clear error
-            if key not in self._row:
+            row = self._find(key)
+            if row is None:
                 raise UnknownArchitectureError(f"task {self.task} has no architecture with key {key}")
         repeated = key in self._seen
         if not repeated and self.budget is not None and len(self._seen) >= self.budget:
             raise BudgetExhaustedError(f"budget of {self.budget} queries on {self.task} is spent")
-        row = self._row[key]
         cost = 0.0 if repeated or self._cost is None else float(self._cost[row])
         obs = Observation(key, float(self._valid[row]), cost, repeated)
         self._seen.add(key)
         self.total_cost += cost
         self.history.append(obs)
         return obs
+
+    def _find(self, key: int) -> "int | None":
+        row = int(np.searchsorted(self._keys, key))
+        return row if row < len(self._keys) and self._keys[row] == key else None
 
     def query_batch(self, archs: Any) -> list[Observation]:
         return [self.query(a) for a in archs]
