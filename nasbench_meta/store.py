@@ -177,7 +177,7 @@ def _check_header(f: h5py.File, path: Path, name: str) -> None:
             f"{SCHEMA_VERSION}. Rebuild it with: {rebuild_command(name)} (or install the "
             "nasbench-meta version that wrote it)"
         )
-    if not bool(f.attrs.get("complete", False)) or "architectures/key" not in f or "tasks" not in f:
+    if not bool(f.attrs.get("complete", False)) or "manifest" not in f.attrs or "architectures/key" not in f:
         raise CorruptBenchmarkError(
             f"{path} was not completely written. Rebuild it with: {rebuild_command(name)}"
         )
