@@ -1,0 +1,167 @@
+"""``nasbench-meta harness run | batch | validate``: train architectures for real."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from nasbench_meta.benchmark import open_benchmark
+from nasbench_meta.cli.common import add_benchmark, add_json, add_root, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "harness", help="train architectures with the benchmark's protocol and compare",
+        description="Trains NAS-Bench-Graph architectures from scratch (CUDA when available) and "
+                    "sets the measurement beside the table and predictions. Every finished "
+                    "(architecture, task, seed) run is appended to the runs file, so an "
+                    "interrupted command resumes where it stopped.")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    p = sub.add_parser("run", help="train one architecture")
+    p.add_argument("--arch", required=True, help="'links|ops' (e.g. '0,0,1,2|gat,gcn,sage,gcn') or a key")
+    _add_common(p)
+    p.add_argument("--naive", action="store_true",
+                   help="use the straightforward one-seed-at-a-time PyG loop (the speed baseline)")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("batch", help="train a list or a seeded random sample of architectures")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--archs", nargs="+", help="architectures ('links|ops' or keys)")
+    group.add_argument("--keys-file", help="text file with one key or 'links|ops' per line")
+    group.add_argument("--sample", type=int, help="train N architectures drawn at random")
+    p.add_argument("--sample-seed", type=int, help="seed of the --sample draw (required with it)")
+    _add_common(p)
+    _add_executor(p)
+    p.set_defaults(func=_batch)
+
+    p = sub.add_parser("validate", help="train a predictor's top-k and compare with table and measurement")
+    p.add_argument("--predictor", required=True, help="predictor name (see `predictors list`)")
+    p.add_argument("--top", type=int, default=5, help="architectures to train (default: %(default)s)")
+    p.add_argument("--shots", type=int, default=20,
+                   help="support architectures of the task the predictor sees (default: %(default)s)")
+    p.add_argument("--seed", type=int, required=True, help="seed of the predictor's fit and support draw")
+    _add_common(p)
+    _add_executor(p)
+    p.set_defaults(func=_validate)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", default="cora", help="task to train on (default: %(default)s)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                   help="training seeds, explicit (default: 0 1 2)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="override the protocol's epochs (a lower fidelity, recorded with each run)")
+    p.add_argument("--data-root", default=None,
+                   help="Planetoid root holding <Name>/raw (default: $NASBENCH_META_DATA or "
+                        "<data dir>/planetoid; downloaded there when missing and online)")
+    p.add_argument("--runs", default=None,
+                   help="runs file (default: <data dir>/benchmarks/<benchmark>.runs.h5)")
+    p.add_argument("--no-store", action="store_true", help="do not read or write the runs file")
+    p.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
+    add_root(p)
+    add_benchmark(p)
+    add_json(p)
+
+
+def _add_executor(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=("local", "pool", "dask"), default="local",
+                   help="where jobs run (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=2, help="pool / local Dask cluster size (default: %(default)s)")
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask)")
+
+
+def _store(args: argparse.Namespace):
+    from nasbench_meta.harness.runs import RunsStore, runs_path
+
+    if args.no_store:
+        return None
+    return RunsStore(args.runs or runs_path(args.benchmark, args.root))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from nasbench_meta.harness.data import load_task
+    from nasbench_meta.harness.train import train_naive
+    from nasbench_meta.harness.validate import compare_with_table, format_report
+
+    bench = open_benchmark(args.benchmark, root=args.root)
+    key = bench.space.key(args.arch)
+    if args.naive:
+        data = load_task(args.task, args.data_root)
+        runs = [train_naive(key, args.task, data, s, device=args.device, epochs=args.epochs)
+                for s in args.seeds]
+        store = _store(args)
+        if store is not None:
+            store.append(runs)
+        rows = [r.summary() for r in runs]
+        if args.json:
+            print_json(rows)
+        else:
+            for r in rows:
+                print(f"seed {r['seed']}: valid {100 * r['valid_acc']:.2f}  test {100 * r['test_acc']:.2f} "
+                      f"(epoch {r['best_epoch']}), {r['train_time_s']:.1f} s on {r['device']}")
+        return 0
+    df, summary = compare_with_table(bench, args.task, [key], seeds=args.seeds, data_root=args.data_root,
+                                     store=_store(args), epochs=args.epochs, device=args.device)
+    return _report(args, df, summary)
+
+
+def _keys(args: argparse.Namespace, bench) -> list[int]:
+    if args.archs:
+        return [bench.space.key(a) for a in args.archs]
+    if args.keys_file:
+        lines = Path(args.keys_file).read_text().split("\n")
+        return [bench.space.key(line.strip()) for line in lines if line.strip() and not line.startswith("#")]
+    if args.sample_seed is None:
+        raise ValueError("--sample needs --sample-seed (the draw is recorded and reproducible)")
+    keys = bench.task_keys(args.task)
+    return [int(k) for k in np.random.default_rng(args.sample_seed).choice(keys, args.sample, replace=False)]
+
+
+def _executor(args: argparse.Namespace):
+    from nasbench_meta.harness.executors import make_executor
+
+    return make_executor(args.executor, workers=args.workers, scheduler=args.scheduler)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from nasbench_meta.harness.validate import compare_with_table
+
+    bench = open_benchmark(args.benchmark, root=args.root)
+    executor = _executor(args)
+    try:
+        df, summary = compare_with_table(bench, args.task, _keys(args, bench), seeds=args.seeds,
+                                         data_root=args.data_root, executor=executor, store=_store(args),
+                                         epochs=args.epochs, device=args.device)
+    finally:
+        executor.close()
+    return _report(args, df, summary)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from nasbench_meta.harness.validate import validate_predictions
+    from nasbench_meta.predictors import predict_task
+
+    bench = open_benchmark(args.benchmark, root=args.root)
+    predictions = predict_task(args.predictor, bench, args.task, shots=args.shots, seed=args.seed)
+    executor = _executor(args)
+    try:
+        df, summary = validate_predictions(bench, args.task, predictions, top=args.top, seeds=args.seeds,
+                                           data_root=args.data_root, executor=executor,
+                                           store=_store(args), epochs=args.epochs, device=args.device)
+    finally:
+        executor.close()
+    summary.update(shots=args.shots, predictor_seed=args.seed)
+    return _report(args, df, summary)
+
+
+def _report(args: argparse.Namespace, df, summary: dict) -> int:
+    from nasbench_meta.harness.validate import format_report
+
+    if args.json:
+        print_json({"architectures": df.reset_index().to_dict(orient="records"), "summary": summary})
+    else:
+        print(format_report(df, summary))
+    return 1 if summary["failures"] else 0

@@ -1,0 +1,173 @@
+"""``nasbench-meta leaderboard``: pack, validate, submit, render and check verified boards."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from nasbench_meta.cli.common import add_json, add_root, print_json
+
+BOARDS_HELP = ("boards directory (default: leaderboards/ of the source checkout when run from one, "
+               "else <data dir>/leaderboards)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("leaderboard", help="verified leaderboards: pack, validate, submit, render, check",
+                                   description="Verified leaderboards of NAS methods and predictors.")
+    sub = parser.add_subparsers(dest="leaderboard_command", required=True, metavar="ACTION")
+
+    p = sub.add_parser("pack", help="wrap results files and metadata into a submission file")
+    p.add_argument("results", nargs="+", type=Path, help="results files (search: one per task; predictors: evaluation)")
+    p.add_argument("--board", required=True, choices=("nas", "predictors"), help="which board")
+    p.add_argument("--name", required=True, help="method name as shown on the board")
+    p.add_argument("--version", required=True, help="method version (a new version for new results)")
+    p.add_argument("--author", action="append", required=True, help="an author or team (repeat for several)")
+    p.add_argument("--url", required=True, help="URL of code that reproduces the results")
+    p.add_argument("--config", default=None,
+                   help="method configuration as JSON or @file.json (default: the one recorded in the results)")
+    p.add_argument("--notes", default=None, help="free text shown beside the entry")
+    p.add_argument("-o", "--output", required=True, type=Path, help="submission file to write")
+    p.set_defaults(func=_pack)
+
+    for name, helptext, func in (("validate", "verify a submission against the tables (writes nothing)", _validate),
+                                 ("submit", "verify a submission, add it to its board and re-render", _submit)):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("file", type=Path, help="submission file (see `leaderboard pack`)")
+        add_root(p)
+        p.add_argument("--boards-dir", type=Path, default=None, help=BOARDS_HELP)
+        add_json(p)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("render", help="re-render boards (README.md, index.html, plots) from their entries")
+    p.add_argument("--boards-dir", type=Path, default=None, help=BOARDS_HELP)
+    p.add_argument("--benchmark", default=None, help="only this benchmark's boards")
+    p.add_argument("--board", default=None, choices=("nas", "predictors"), help="only this kind of board")
+    p.set_defaults(func=_render)
+
+    p = sub.add_parser("check", help="re-verify every accepted entry against the tables (for CI)")
+    add_root(p)
+    p.add_argument("--boards-dir", type=Path, default=None, help=BOARDS_HELP)
+    add_json(p)
+    p.set_defaults(func=_check)
+
+
+def _pack(args: argparse.Namespace) -> int:
+    from nasbench_meta.leaderboard.schema import make_submission
+    from nasbench_meta.leaderboard.storage import atomic_write
+
+    results = [_read_json(path) for path in args.results]
+    config = _config(args.config, results)
+    benchmark = _benchmark_name(results)
+    doc = make_submission(board=args.board, benchmark=benchmark, name=args.name, version=args.version,
+                          authors=args.author, url=args.url, config=config, results=results, notes=args.notes)
+    atomic_write(args.output, json.dumps(doc, sort_keys=True).encode() + b"\n")
+    print(f"wrote {args.output} ({len(results)} results file(s), {benchmark}); "
+          f"check it with `nasbench-meta leaderboard validate {args.output}`")
+    return 0
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc})") from None
+
+
+def _config(text: "str | None", results: list[dict[str, Any]]) -> dict[str, Any]:
+    if text is not None:
+        raw = Path(text[1:]).read_text() if text.startswith("@") else text
+        try:
+            config = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--config is not valid JSON ({exc})") from None
+        if not isinstance(config, dict):
+            raise ValueError("--config must be a JSON object")
+        return config
+    recorded = [r.get("method", r.get("predictor", {})).get("config") for r in results if isinstance(r, dict)]
+    recorded = [c for c in recorded if isinstance(c, dict)]
+    if not recorded:
+        raise ValueError("the results record no configuration; pass --config")
+    if any(json.dumps(c, sort_keys=True) != json.dumps(recorded[0], sort_keys=True) for c in recorded):
+        return {"per_results_file": recorded}
+    return recorded[0]
+
+
+def _benchmark_name(results: list[Any]) -> str:
+    names = set()
+    for r in results:
+        b = r.get("benchmark") if isinstance(r, dict) else None
+        names.add(b.get("name") if isinstance(b, dict) else b)
+    names.discard(None)
+    if len(names) != 1:
+        raise ValueError(f"results files name {len(names)} benchmarks {sorted(map(str, names))}; pack one benchmark")
+    return str(names.pop())
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from nasbench_meta.leaderboard.actions import format_verdict, validate
+    from nasbench_meta.leaderboard.schema import SubmissionRejected
+
+    try:
+        verdict = validate(args.file, boards_dir=args.boards_dir, root=args.root)
+    except SubmissionRejected as exc:  # unreadable file
+        return _print_rejection(exc, args.json)
+    if args.json:
+        print_json({"accepted": verdict.accepted, "board": verdict.board, "benchmark": verdict.benchmark,
+                    "entry_id": verdict.entry_id, "problems": [p.__dict__ for p in verdict.problems]})
+    else:
+        print("\n".join(format_verdict(verdict)), file=sys.stdout if verdict.accepted else sys.stderr)
+    return 0 if verdict.accepted else 1
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from nasbench_meta.leaderboard.actions import submit
+    from nasbench_meta.leaderboard.schema import SubmissionRejected
+
+    try:
+        entry, rendered = submit(args.file, boards_dir=args.boards_dir, root=args.root)
+    except SubmissionRejected as exc:
+        return _print_rejection(exc, args.json)
+    if args.json:
+        print_json({"accepted": True, "entry": str(entry), "rendered": [str(p) for p in rendered]})
+    else:
+        print(f"accepted: {entry}")
+        for p in rendered:
+            print(f"  rendered {p}")
+    return 0
+
+
+def _print_rejection(exc: Any, as_json: bool) -> int:
+    if as_json:
+        print_json({"accepted": False, "problems": [p.__dict__ for p in exc.problems]})
+    else:
+        print(f"REJECTED: {len(exc.problems)} problem(s); nothing was written", file=sys.stderr)
+        for p in exc.problems:
+            print(f"  - {p}", file=sys.stderr)
+    return 1
+
+
+def _render(args: argparse.Namespace) -> int:
+    from nasbench_meta.leaderboard.actions import render_all
+
+    paths = render_all(args.boards_dir, args.benchmark, args.board)
+    if not paths:
+        raise LookupError("no boards found; pass --boards-dir, or --benchmark and --board to render an empty board")
+    for p in paths:
+        print(p)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from nasbench_meta.leaderboard.actions import check_all
+
+    report = check_all(args.boards_dir, root=args.root)
+    if args.json:
+        print_json(report)
+    else:
+        for eid, problems in sorted(report.items()):
+            print(f"{'ok  ' if not problems else 'FAIL'} {eid}")
+            for p in problems:
+                print(f"       - {p}")
+    return 0 if all(not p for p in report.values()) else 1

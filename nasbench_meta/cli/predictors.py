@@ -1,0 +1,170 @@
+"""``nasbench-meta predictors list | train | evaluate | predict``."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from nasbench_meta.benchmark import open_benchmark
+from nasbench_meta.cli.common import add_benchmark, add_json, add_root, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("predictors", help="accuracy predictors: list, train, evaluate, predict",
+                                   description="Single-task and meta-trained accuracy predictors.")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    p = sub.add_parser("list", help="the available predictors")
+    add_json(p)
+    p.set_defaults(func=_list)
+
+    p = sub.add_parser("train", help="fit a predictor on source tasks and save it",
+                       description="Meta-trains on every complete task except --holdout (or on --sources).")
+    p.add_argument("--predictor", required=True)
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--holdout", help="target task: train on every other complete task")
+    group.add_argument("--sources", help="comma-separated source tasks")
+    p.add_argument("--seed", type=int, required=True, help="fit seed")
+    p.add_argument("--split", choices=("valid", "test"), default="valid",
+                   help="source scores to learn from (default: %(default)s; test leaks into model selection)")
+    p.add_argument("--out", required=True, help="predictor file to write (.npz)")
+    _add_common(p)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="leave-one-task-out evaluation",
+                       description="Fits on all other complete tasks, draws K support archs of each held-out "
+                                   "task per seed, scores the rest on validation and test. Writes a tidy CSV, "
+                                   "one versioned JSON per predictor, a markdown table and a PNG plot.")
+    p.add_argument("--predictor", required=True, action="append", help="repeat for several")
+    p.add_argument("--holdout", required=True, action="append",
+                   help="held-out task, repeat for several; 'all' = the complete tasks (proteins only by name)")
+    p.add_argument("--shots", type=int, action="append", help="K, repeat for several (default: 0 10 20 50 100)")
+    p.add_argument("--seeds", type=int, required=True, help="number of support seeds: 0 .. N-1")
+    p.add_argument("--fit-seed", type=int, default=0, help="seed of each fit (default: %(default)s; recorded)")
+    p.add_argument("--out", default="predictor-eval", help="output folder (default: %(default)s); "
+                   "finished held-out tasks are cached there, so a rerun resumes")
+    p.add_argument("--stem", default="evaluation", help="file name stem of the outputs (default: %(default)s)")
+    p.add_argument("--no-predictions", action="store_true", help="do not store the ranks needed to re-score")
+    _add_common(p)
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("predict", help="predict every architecture of a task from K measured ones")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--predictor", help="fit this predictor on every other complete task")
+    group.add_argument("--model", help="a predictor file written by `predictors train`")
+    p.add_argument("--task", required=True)
+    p.add_argument("--shots", type=int, required=True, help="K support architectures drawn with --seed")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--top", type=int, default=10, help="show the predicted top N (default: %(default)s)")
+    p.add_argument("--csv", help="write every prediction to this CSV")
+    _add_common(p)
+    p.set_defaults(func=_predict)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    add_benchmark(p)
+    add_root(p)
+    add_json(p)
+    p.add_argument("--config", default=None, help="JSON object of predictor options, e.g. '{\"n_estimators\": 200}'")
+
+
+def _config(args: argparse.Namespace) -> dict:
+    if not getattr(args, "config", None):
+        return {}
+    try:
+        config = json.loads(args.config)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--config is not valid JSON ({exc}); e.g. --config '{{\"max_depth\": 4}}'") from None
+    if not isinstance(config, dict):
+        raise ValueError("--config must be a JSON object")
+    return config
+
+
+def _list(args: argparse.Namespace) -> int:
+    from nasbench_meta.predictors import available_predictors, predictor_class
+
+    rows = [{"name": n, "kind": "meta" if predictor_class(n).meta else "single-task",
+             "version": predictor_class(n).version, "min_support": predictor_class(n).min_support,
+             "description": predictor_class(n).description, "defaults": predictor_class(n).defaults}
+            for n in available_predictors()]
+    if args.json:
+        print_json(rows)
+        return 0
+    for r in rows:
+        print(f"{r['name']:<14} {r['kind']:<11} K>={r['min_support']:<3} {r['description']}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from nasbench_meta.predictors import get_predictor, source_tasks_for
+
+    predictor = get_predictor(args.predictor, **_config(args))
+    with open_benchmark(args.benchmark, args.root) as bench:
+        sources = source_tasks_for(bench, args.holdout) if args.holdout else args.sources.split(",")
+        predictor.fit(bench, sources, split=args.split, seed=args.seed)
+    path = predictor.save(args.out)
+    info = {"path": str(path), "predictor": predictor.name, "version": predictor.version,
+            "config": predictor.config, **predictor.fit_info}
+    print_json(info) if args.json else print(f"saved {predictor.name} fitted on {sources} to {path}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from nasbench_meta.predictors.evaluation import DEFAULT_SHOTS, evaluate, markdown_table, write_outputs
+
+    shots = args.shots or list(DEFAULT_SHOTS)
+    config = _config(args)
+    if config and len(args.predictor) > 1:
+        raise ValueError("--config applies to one predictor; evaluate one --predictor at a time with it")
+    out = Path(args.out)
+    with open_benchmark(args.benchmark, args.root) as bench:
+        results = [evaluate(bench, name, holdouts=args.holdout, shots=shots, seeds=range(args.seeds),
+                            fit_seed=args.fit_seed, config=config, cache_dir=out / "cache",
+                            store_predictions=not args.no_predictions, progress=not args.json)
+                   for name in args.predictor]
+    paths = write_outputs(results, out, args.stem)
+    import pandas as pd
+
+    table = pd.concat([r.table for r in results], ignore_index=True)
+    if args.json:
+        from nasbench_meta.predictors.evaluation import summary
+
+        summ = summary(table).reset_index()
+        summ.columns = ["_".join(str(c) for c in col if c) if isinstance(col, tuple) else col for col in summ.columns]
+        print_json({"outputs": {k: str(v) for k, v in paths.items()}, "summary": summ.to_dict(orient="records")})
+    else:
+        print(markdown_table(table, split="valid"))
+        print("\nwrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from nasbench_meta.predictors import fit_for_task, load_predictor, predict_with
+
+    with open_benchmark(args.benchmark, args.root) as bench:
+        if args.model:
+            predictor = load_predictor(args.model)
+            if args.task in predictor.fit_info["source_tasks"]:
+                raise ValueError(f"{args.model} was trained on {args.task}; predicting it would leak the target. "
+                                 f"Train one with --holdout {args.task}")
+        else:
+            predictor = fit_for_task(args.predictor, bench, args.task, seed=args.seed, split="valid",
+                                     config=_config(args))
+        series = predict_with(predictor, bench, args.task, shots=args.shots, seed=args.seed, split="valid")
+        top = series.sort_values(ascending=False, kind="stable").head(args.top)
+        valid = bench.scores(args.task, split="valid", seeds="mean")
+        records = [{"key": int(k), "arch": bench.space.format(int(k)), "predicted": float(v),
+                    "valid_score": float(valid[bench.row(int(k))])} for k, v in top.items()]
+    if args.csv:
+        series.rename("predicted").to_csv(args.csv)
+    if args.json:
+        print_json({"predictor": predictor.name, "task": args.task, "shots": args.shots, "seed": args.seed,
+                    "support_keys": series.attrs["support_keys"], "fit_info": predictor.fit_info, "top": records})
+        return 0
+    print(f"{predictor.name} on {args.task} (K={args.shots}, seed {args.seed}; fitted on "
+          f"{', '.join(predictor.fit_info['source_tasks']) or 'nothing'}): predicted top {args.top}")
+    for r in records:
+        print(f"  {r['arch']:<32} predicted {r['predicted']:.4f}   table valid {r['valid_score']:.4f}")
+    return 0

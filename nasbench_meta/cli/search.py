@@ -1,0 +1,196 @@
+"""``nasbench-meta search``: run NAS methods against the tables, verify and report results."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from nasbench_meta.benchmark import open_benchmark
+from nasbench_meta.cli.common import add_benchmark, add_json, add_root, print_json
+from nasbench_meta.paths import data_root
+
+METHOD_HELP = ("a built-in method (rs, re, ls, bananas, meta) or your own Method subclass as "
+               "'package.module:ClassName' or 'path/to/file.py:ClassName'")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("search", help="benchmark NAS methods: run, grid, verify, rescore, report",
+                                   description="Methods see validation scores only; results are scored on "
+                                               "test afterwards (regret against the table's best).")
+    sub = parser.add_subparsers(dest="search_command", required=True, metavar="ACTION")
+
+    run = sub.add_parser("run", help="one method on one task over many seeds")
+    run.add_argument("--method", required=True, help=METHOD_HELP)
+    run.add_argument("--task", required=True)
+    run.add_argument("--out", required=True, help="results JSON (resumed if it exists with the same settings)")
+    _add_run_options(run)
+    run.set_defaults(func=_run)
+
+    grid = sub.add_parser("grid", help="several methods x several tasks, one results file each")
+    grid.add_argument("--methods", required=True, help="comma-separated; " + METHOD_HELP)
+    grid.add_argument("--tasks", required=True, help="comma-separated, 'all', or 'complete' (tasks covering "
+                                                     "the whole space)")
+    grid.add_argument("--out-dir", required=True, help="writes <method>-<task>.json there (resumable)")
+    _add_run_options(grid)
+    grid.set_defaults(func=_grid)
+
+    verify = sub.add_parser("verify", help="check results files against the table (exit 1 on problems)")
+    verify.add_argument("files", nargs="+")
+    add_root(verify)
+    add_json(verify)
+    verify.set_defaults(func=_verify)
+
+    rescore = sub.add_parser("rescore", help="recompute every score of a results file from its trajectories")
+    rescore.add_argument("file")
+    rescore.add_argument("--out", required=True, help="where to write the re-scored results")
+    add_root(rescore)
+    rescore.set_defaults(func=_rescore)
+
+    report = sub.add_parser("report", help="regret plots (PNG, SVG), average ranks and a markdown table")
+    report.add_argument("files", nargs="+", help="results files (or folders holding them)")
+    report.add_argument("--out-dir", required=True)
+    report.add_argument("--budgets", default="20,100", help="budgets shown in the tables (default: %(default)s)")
+    report.set_defaults(func=_report)
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    add_benchmark(parser)
+    parser.add_argument("--budget", type=int, required=True, help="distinct architectures each run may query")
+    parser.add_argument("--seeds", type=int, required=True, help="number of seeds (first-seed .. first-seed+N-1)")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--config", default=None,
+                        help="method options as JSON, e.g. '{\"population_size\": 10}' (grid: keyed by method)")
+    parser.add_argument("--batch-size", type=int, default=1, help="proposals asked per round (default: 1)")
+    parser.add_argument("--cost-budget", type=float, default=None,
+                        help="simulated cost budget (only tasks that declare a cost metric; "
+                             "NAS-Bench-Graph's light tables have none)")
+    parser.add_argument("--workers", type=int, default=1, help="seeds in parallel in local processes")
+    parser.add_argument("--scheduler", default=None,
+                        help="run seeds on Dask: 'tcp://host:port' of a running scheduler, or 'local'")
+    add_root(parser)
+    add_json(parser)
+
+
+def _config(text: "str | None") -> dict:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--config must be a JSON object ({exc})") from None
+    if not isinstance(value, dict):
+        raise ValueError("--config must be a JSON object such as '{\"population_size\": 10}'")
+    return value
+
+
+def _run_kwargs(args: argparse.Namespace) -> dict:
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be a positive number of seeds, got {args.seeds}")
+    return {"seeds": list(range(args.first_seed, args.first_seed + args.seeds)), "budget": args.budget,
+            "batch_size": args.batch_size, "cost_budget": args.cost_budget, "workers": args.workers,
+            "scheduler": args.scheduler, "cache_dir": data_root(args.root) / "cache" / "search"}
+
+
+def _run(args: argparse.Namespace) -> int:
+    from nasbench_meta.search import run_seeds
+
+    with open_benchmark(args.benchmark, args.root) as bench:
+        results = run_seeds(bench, args.task, args.method, config=_config(args.config), out=args.out,
+                            **_run_kwargs(args))
+    _print_summary([results], args.json)
+    if not args.json:
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _grid(args: argparse.Namespace) -> int:
+    from nasbench_meta.predictors.base import complete_tasks
+    from nasbench_meta.search import load, run_grid
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    configs = _config(args.config)
+    with open_benchmark(args.benchmark, args.root) as bench:
+        if args.tasks == "all":
+            tasks = list(bench.tasks)
+        elif args.tasks == "complete":
+            tasks = complete_tasks(bench)
+        else:
+            tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+        for task in tasks:
+            bench.task_info(task)  # fail on a typo before any work
+        paths = run_grid(bench, methods, tasks, out_dir=args.out_dir, configs=configs, **_run_kwargs(args))
+    _print_summary([load(p) for p in paths], args.json)
+    return 0
+
+
+def _print_summary(documents: list, as_json: bool) -> None:
+    rows = []
+    for res in documents:
+        test = np.array([r["scores"]["regret_test"][-1] for r in res["runs"]])
+        valid = np.array([r["scores"]["regret_valid"][-1] for r in res["runs"]])
+        se = test.std(ddof=1) / np.sqrt(len(test)) if len(test) > 1 else 0.0
+        rows.append({"method": res["method"]["name"], "task": res["task"], "budget": res["budget"]["queries"],
+                     "seeds": len(test), "regret_test_mean": float(test.mean()), "regret_test_se": float(se),
+                     "regret_valid_mean": float(valid.mean()),
+                     "test_score_mean": float(np.mean([r["scores"]["test"] for r in res["runs"]]))})
+    if as_json:
+        print_json(rows)
+        return
+    print(f"{'method':<12} {'task':<10} {'budget':>6} {'seeds':>5}  {'test regret (mean +- SE)':>26}  "
+          f"{'valid regret':>12}  {'test score':>10}")
+    for r in rows:
+        print(f"{r['method']:<12} {r['task']:<10} {r['budget']:>6} {r['seeds']:>5}  "
+              f"{r['regret_test_mean']:>15.4f} +- {r['regret_test_se']:.4f}  {r['regret_valid_mean']:>12.4f}  "
+              f"{r['test_score_mean']:>10.4f}")
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from nasbench_meta.search import load, verify
+
+    report, failed = {}, False
+    for file in args.files:
+        res = load(file)
+        with open_benchmark(res["benchmark"]["name"], args.root) as bench:
+            problems = verify(res, bench)
+        report[file] = problems
+        failed |= bool(problems)
+    if args.json:
+        print_json(report)
+    else:
+        for file, problems in report.items():
+            print(f"{file}: {'OK' if not problems else f'{len(problems)} problem(s)'}")
+            for p in problems[:50]:
+                print(f"  - {p}")
+            if len(problems) > 50:
+                print(f"  ... and {len(problems) - 50} more")
+    return 1 if failed else 0
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    from nasbench_meta.search import load, rescore, save
+
+    res = load(args.file)
+    with open_benchmark(res["benchmark"]["name"], args.root) as bench:
+        save(rescore(res, bench), args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from nasbench_meta.search.report import make_report
+
+    files = []
+    for item in args.files:
+        path = Path(item)
+        files += sorted(path.glob("*.json")) if path.is_dir() else [path]
+    try:
+        budgets = [int(b) for b in args.budgets.split(",") if b.strip()]
+    except ValueError:
+        raise ValueError(f"--budgets must be comma-separated integers, got {args.budgets!r}") from None
+    written = make_report(files, args.out_dir, budgets=budgets)
+    for kind, paths in written.items():
+        for p in paths:
+            print(f"wrote {p}")
+    return 0

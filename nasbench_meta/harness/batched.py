@@ -1,0 +1,341 @@
+"""Fast training path: several seeds of one architecture trained as one batched model.
+
+Same model, same maths as ``models.NasBenchGraphNet``; what changes is the order of work:
+
+- the seeds' parameters are stacked (leading seed axis) and every tensor is (nodes, seeds,
+  features), so one sparse product propagates all seeds and one batched matmul maps them;
+- graph operators are precomputed sparse matrices (``operators.py``);
+- the raw bag-of-words features stay sparse: the first layer is a sparse x dense product
+  (dropout only touches stored values - the zeros stay zero either way), and all ops reading
+  the raw input share that one product;
+- outputs are only computed for the rows a loss or metric reads: leaf ops, the concat layer
+  and the post layers run on the training nodes in training and on validation + test nodes
+  in evaluation (they are row-wise, so the other rows are never needed);
+- dropout draws from one generator per seed, so a seed's run does not depend on which other
+  seeds share its batch.
+
+A test checks this forward against the reference modules for every op.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch_geometric.data import Data
+from torch_geometric.utils import softmax
+
+from nasbench_meta.harness.models import NasBenchGraphNet
+from nasbench_meta.harness.operators import SparseOp, csr_mm, gat_edges, propagation_matrices, spmm
+
+# Each op as terms (weight name, propagation kind or None for the identity), bias, activation.
+_TERMS: dict[str, tuple[tuple[tuple[str, str | None], ...], str | None]] = {
+    "gcn": ((("lin.weight", "gcn"),), "bias"),
+    "gin": ((("nn.weight", "gin"),), "nn.bias"),
+    "cheb": ((("lins.0.weight", None), ("lins.1.weight", "cheb")), "bias"),
+    "sage": ((("lin_l.weight", "mean"), ("lin_r.weight", None)), "lin_l.bias"),
+    "arma": ((("init_weight", "arma"), ("root_weight", None)), "bias"),
+    "graph": ((("lin_rel.weight", "sum"), ("lin_root.weight", None)), "lin_rel.bias"),
+    "fc": ((("lin.weight", None),), "lin.bias"),
+    "gat": ((("lin.weight", None),), "bias"),
+}
+
+
+@dataclass
+class GraphContext:
+    """Everything about one graph the fast path precomputes, on one device."""
+
+    num_nodes: int
+    in_dim: int
+    num_classes: int
+    x_coo: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    props: dict[str, SparseOp]
+    gat_edges: dict[bool, torch.Tensor]
+    rows: dict[str, torch.Tensor]   # "train", "eval" node indices
+    y: dict[str, torch.Tensor]      # labels of those rows
+    val_pos: torch.Tensor           # positions of validation / test nodes within "eval"
+    test_pos: torch.Tensor
+    _restricted: dict = field(default_factory=dict)
+    _blocks: dict = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, data: Data, device: "str | torch.device") -> "GraphContext":
+        device = torch.device(device)
+        x = data.x.to(device)
+        ei = data.edge_index.to(device)
+        n = data.num_nodes
+        x_coo = x.to_sparse_coo().coalesce()
+        r, c = x_coo.indices()
+        train = data.train_mask.nonzero().view(-1).to(device)
+        evalm = (data.val_mask | data.test_mask).to(device)
+        ev = evalm.nonzero().view(-1)
+        y = data.y.to(device)
+        return cls(
+            num_nodes=n, in_dim=x.shape[1], num_classes=int(data.num_classes),
+            x_coo=(r, c, x_coo.values()),
+            props=propagation_matrices(ei, n),
+            gat_edges={b: gat_edges(ei, n, b) for b in (True, False)},
+            rows={"train": train, "eval": ev}, y={"train": y[train], "eval": y[ev]},
+            val_pos=data.val_mask.to(device)[ev].nonzero().view(-1),
+            test_pos=data.test_mask.to(device)[ev].nonzero().view(-1),
+        )
+
+    def prop(self, kind: str, rows: str | None) -> SparseOp:
+        """Propagation matrix ``kind``, restricted to the rows of ``rows`` (None: all)."""
+        if rows is None:
+            return self.props[kind]
+        if (kind, rows) not in self._restricted:
+            self._restricted[kind, rows] = self.props[kind].restrict(self.rows[rows])
+        return self._restricted[kind, rows]
+
+    def raw_block(self, seeds: int) -> tuple:
+        """Index structure of the (N*S, S*in) matrix holding each seed's dropped-out features.
+
+        Row ``i*S + s``, column ``s*in + j``: seed s's copy of x[i, j]. Multiplying it by the
+        seeds' stacked first-layer weights (S*in, out) gives all seeds' products at once.
+        """
+        if seeds not in self._blocks:
+            r, c, _ = self.x_coo
+            s = torch.arange(seeds, device=r.device)[:, None]
+            rows = (r[None] * seeds + s).reshape(-1)
+            cols = (c[None] + s * self.in_dim).reshape(-1)
+            shape = (self.num_nodes * seeds, seeds * self.in_dim)
+            self._blocks[seeds] = (_csr_layout(rows, cols, shape), _csr_layout(cols, rows, shape[::-1]))
+        return self._blocks[seeds]
+
+
+def _csr_layout(rows: torch.Tensor, cols: torch.Tensor, shape: tuple[int, int]) -> tuple:
+    """(crow, col, order): CSR layout of COO triplets; ``vals[order]`` are the CSR values."""
+    order = torch.argsort(rows * shape[1] + cols)
+    crow = torch.zeros(shape[0] + 1, dtype=torch.long, device=rows.device)
+    crow[1:] = torch.cumsum(torch.bincount(rows, minlength=shape[0]), 0)
+    return crow, cols[order], order
+
+
+def _csr_from(layout: tuple, vals: torch.Tensor) -> tuple:
+    crow, col, order = layout
+    return crow, col, vals[order]
+
+
+def _lin(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-seed linear map: h (M, S, in), w (S, out, in) -> (M, S, out)."""
+    out = torch.einsum("msi,soi->mso", h, w)
+    return out if b is None else out + b
+
+
+class BatchedNet:
+    """Seeds of one architecture as one model with stacked parameters."""
+
+    def __init__(self, models: list[NasBenchGraphNet], seeds: list[int], ctx: GraphContext) -> None:
+        ref = models[0]
+        self.arch, self.protocol, self.ctx = ref.arch, ref.protocol, ctx
+        self.raw, self.leaves = ref.raw, ref.leaves
+        self.seeds = list(seeds)
+        device = ctx.x_coo[0].device
+        self.params = {
+            name: torch.stack([dict(m.named_parameters())[name].detach() for m in models])
+            .to(device).requires_grad_()
+            for name, _ in ref.named_parameters()
+        }
+        self.buffers = {
+            name: torch.stack([dict(m.named_buffers())[name] for m in models]).to(device)
+            for name, _ in ref.named_buffers()
+        }
+        for name, eps in self.buffers.items():
+            if name.endswith(".eps") and bool((eps != 0).any()):
+                raise ValueError("GIN with a non-zero eps is not part of this space")
+        self.generators = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
+        self.training = True
+        self._init_raw_weight()
+
+    def _init_raw_weight(self) -> None:
+        """Move every weight applied to the raw features into one (S, in, T) parameter.
+
+        All of them multiply the same sparse input, so one product serves them all; keeping
+        them in the product's layout avoids re-packing 10-20 MB of weights every step. The
+        update rules (SGD, Adam, weight decay) are elementwise, so this changes nothing.
+        """
+        links, ops = self.arch.links, self.arch.ops
+        if self.protocol.num_pre:
+            names = ["pre.0.weight"]
+            self.raw_ops = []
+        else:
+            self.raw_ops = [i for i in range(len(ops)) if self.raw[links[i]] and ops[i] != "skip"]
+            names = [f"ops.{i}.{w}" for i in self.raw_ops for w, _ in _TERMS[ops[i]][0]]
+        self.raw_names = names
+        if not names:
+            self.raw_weight = None
+            return
+        with torch.no_grad():
+            blocks = [self._weight("", n) for n in names]               # (S, out, in) each
+            self.raw_sizes = [b.shape[1] for b in blocks]
+            weight = torch.cat(blocks, dim=1).transpose(1, 2).contiguous()  # (S, in, T)
+        for n in names:
+            del self.params[n]
+        self.raw_weight = self.params["raw_weight"] = weight.requires_grad_()
+
+    # -- helpers ----------------------------------------------------------------------------
+    def p(self, name: str) -> torch.Tensor:
+        return self.params[name]
+
+    def _weight(self, prefix: str, name: str) -> torch.Tensor:
+        """A term's weight as (S, out, in), whatever layout its PyG layer keeps it in."""
+        w = self.p(prefix + name)
+        if name.endswith("init_weight"):          # ARMA: (S, K=1, in, out)
+            return w[:, 0].transpose(1, 2)
+        if name.endswith("root_weight"):          # ARMA: (S, T=1, K=1, in, out)
+            return w[:, 0, 0].transpose(1, 2)
+        return w
+
+    def _bias(self, prefix: str, name: str) -> torch.Tensor:
+        b = self.p(prefix + name)
+        return b.reshape(b.shape[0], -1)
+
+    def _dropout(self, h: torch.Tensor, seed_axis: int) -> torch.Tensor:
+        p = self.protocol.dropout
+        if not self.training or p == 0:
+            return h
+        shape = list(h.shape)
+        n_seeds = shape.pop(seed_axis)
+        noise = torch.empty([n_seeds] + shape, device=h.device)
+        for s, gen in enumerate(self.generators):   # contiguous per-seed draws: fast
+            noise[s].uniform_(generator=gen)
+        keep = (noise >= p).movedim(0, seed_axis)
+        return (h * keep).mul_(1.0 / (1 - p))
+
+    def _bn(self, i: int, h: torch.Tensor) -> torch.Tensor:
+        n, s, c = h.shape
+        pre = f"bns.{i}."
+        out = F.batch_norm(
+            h.reshape(n, s * c), self.buffers[pre + "running_mean"].view(-1),
+            self.buffers[pre + "running_var"].view(-1), self.p(pre + "weight").reshape(-1),
+            self.p(pre + "bias").reshape(-1), self.training, 0.1, 1e-5)
+        return out.view(n, s, c)
+
+    # -- the raw (sparse) input -----------------------------------------------------------
+    def _raw_product(self) -> list[torch.Tensor]:
+        """x @ w for every raw-input weight, in one sparse product: [(N, S, out), ...]."""
+        w = self.raw_weight                                  # (S, in, T)
+        s, d, t = w.shape
+        n = self.ctx.num_nodes
+        vals = self.ctx.x_coo[2].expand(s, -1)
+        layout, layout_t = self.ctx.raw_block(s)
+        if self.training and self.protocol.dropout > 0:
+            vals = self._dropout(vals, seed_axis=0)
+        vals = vals.reshape(-1)
+        w = w.reshape(s * d, t)
+        if torch.is_grad_enabled():
+            out = spmm(_csr_from(layout, vals), _csr_from(layout_t, vals), w)
+        else:
+            out = csr_mm(_csr_from(layout, vals), w)
+        return list(out.view(n, s, t).split(self.raw_sizes, dim=2))
+
+    # -- ops ------------------------------------------------------------------------------
+    def _op_on_product(self, i: int, op: str, parts: list[torch.Tensor], rows: str | None):
+        """Finish op ``i`` given its input already multiplied by each term's weight."""
+        terms, bias = _TERMS[op]
+        pre = f"ops.{i}."
+        if op == "gat":
+            out = self._gat(i, parts[0])
+            return out if rows is None else out[self.ctx.rows[rows]]
+        out = None
+        for (_, kind), xw in zip(terms, parts):
+            if kind is not None:
+                y = self.ctx.prop(kind, rows)(xw.contiguous())
+            else:
+                y = xw if rows is None else xw[self.ctx.rows[rows]]
+            out = y if out is None else out + y
+        out = out + self._bias(pre, bias)[None]
+        return F.relu(out) if op == "arma" else out
+
+    def _op_on_hidden(self, i: int, op: str, h: torch.Tensor, rows: str | None):
+        """Op ``i`` on a dense input: propagate first (cheap on few rows), then one matmul."""
+        if op == "skip":
+            return h if rows is None else h[self.ctx.rows[rows]]
+        terms, bias = _TERMS[op]
+        pre = f"ops.{i}."
+        if op == "gat":
+            return self._op_on_product(i, op, [_lin(h, self._weight(pre, terms[0][0]))], rows)
+        inputs = []
+        for _, kind in terms:
+            if kind is not None:
+                inputs.append(self.ctx.prop(kind, rows)(h))
+            else:
+                inputs.append(h if rows is None else h[self.ctx.rows[rows]])
+        w = torch.cat([self._weight(pre, name) for name, _ in terms], dim=2)
+        out = _lin(torch.cat(inputs, dim=2) if len(inputs) > 1 else inputs[0], w,
+                   self._bias(pre, bias)[None])
+        return F.relu(out) if op == "arma" else out
+
+    def _gat(self, i: int, xw: torch.Tensor) -> torch.Tensor:
+        """GATConv (4 heads, concat, slope 0.2, no attention dropout) on x @ W, all nodes."""
+        pre = f"ops.{i}."
+        n, s, hc = xw.shape
+        att_src, att_dst = self.p(pre + "att_src"), self.p(pre + "att_dst")   # (S, 1, H, C)
+        heads = att_src.shape[2]
+        x = xw.view(n, s, heads, hc // heads)
+        a_src = (x * att_src[:, 0][None]).sum(-1)                             # (N, S, H)
+        a_dst = (x * att_dst[:, 0][None]).sum(-1)
+        src, dst = self.ctx.gat_edges[self.protocol.normalize]
+        alpha = F.leaky_relu(a_src[src] + a_dst[dst], 0.2)
+        alpha = softmax(alpha, dst, num_nodes=n, dim=0)
+        msg = x[src] * alpha.unsqueeze(-1)
+        out = torch.zeros_like(x).index_add_(0, dst, msg).view(n, s, hc)
+        return out + self._bias(pre, "bias")[None]
+
+    # -- forward --------------------------------------------------------------------------
+    def forward(self, rows: str) -> torch.Tensor:
+        """Logits (len(rows), S, classes) for the node set ``rows`` ("train" or "eval")."""
+        links, ops = self.arch.links, self.arch.ops
+        outs: dict[int, torch.Tensor | None] = {0: None}   # None: the raw sparse input
+        pre_layers = self.protocol.num_pre
+        if pre_layers:
+            h = self._raw_product()[0] + self._bias("pre.0.", "bias")[None]
+            for k in range(1, pre_layers):
+                h = F.elu(h) if k == pre_layers - 1 else h
+                h = _lin(h, self.p(f"pre.{k}.weight"), self._bias(f"pre.{k}.", "bias")[None])
+            outs[0] = h
+        parts: dict[int, list[torch.Tensor]] = {}
+        if self.raw_ops:
+            chunks = iter(self._raw_product())
+            for i in self.raw_ops:
+                parts[i] = [next(chunks) for _ in _TERMS[ops[i]][0]]
+        for i, (op, link) in enumerate(zip(ops, links)):
+            node_rows = rows if (i + 1) in self.leaves else None
+            if self.raw[i + 1]:
+                outs[i + 1] = None                       # a skip passing the raw input on
+            elif i in parts:
+                outs[i + 1] = self._op_on_product(i, op, parts[i], node_rows)
+            else:
+                h = self._dropout(F.relu(self._bn(i, outs[link])), seed_axis=1)
+                outs[i + 1] = self._op_on_hidden(i, op, h, node_rows)
+        x = torch.cat([outs[j] for j in self.leaves], dim=2)
+        x = _lin(F.relu(x), self.p("fc.weight"), self._bias("fc.", "bias")[None])
+        num_pro = self.protocol.num_pro
+        for k in range(num_pro):
+            x = _lin(x, self.p(f"post.{k}.weight"), self._bias(f"post.{k}.", "bias")[None])
+            if k == num_pro - 2:
+                x = F.elu(x)
+        return x
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.params.values())
+
+    def load_into(self, models: list[NasBenchGraphNet]) -> None:
+        """Copy each seed's trained parameters and BN statistics back into its module."""
+        with torch.no_grad():
+            raw = {}
+            if self.raw_weight is not None:
+                for name, w in zip(self.raw_names, self.raw_weight.split(self.raw_sizes, dim=2)):
+                    raw[name] = w.transpose(1, 2)                    # (S, out, in)
+            for s, model in enumerate(models):
+                for name, value in model.named_parameters():
+                    if name in raw:   # back to the layer's own layout (ARMA keeps (.., in, out))
+                        w = raw[name][s]
+                        w = w.t() if name.endswith(("init_weight", "root_weight")) else w
+                        value.copy_(w.reshape(value.shape))
+                    else:
+                        value.copy_(self.params[name][s])
+                for name, value in model.named_buffers():
+                    value.copy_(self.buffers[name][s])
+

@@ -1,0 +1,187 @@
+"""Where training jobs run: in this process, a local process pool, or a Dask cluster.
+
+Every executor takes picklable ``Job``s and yields ``(job, runs or exception)`` as jobs finish.
+The driver (``run_jobs``) is the only writer of the runs store: workers return results, the
+driver appends them one job at a time, so a killed batch keeps what finished and a rerun skips
+it. Point ``--scheduler`` at ``tcp://host:port`` to use a cluster of GPU machines; each worker
+needs the package and the data root (same path) and uses CUDA when it has it.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+from tqdm.auto import tqdm
+
+from nasbench_meta.harness.data import check_task_data, load_task
+from nasbench_meta.harness.protocol import get_protocol
+from nasbench_meta.harness.runs import RunsStore
+from nasbench_meta.harness.train import SeedRun, train_seeds
+
+
+@dataclass(frozen=True)
+class Job:
+    """Train one architecture on one task for some seeds."""
+
+    key: int
+    task: str
+    seeds: tuple[int, ...]
+    epochs: int | None = None        # None: the protocol's epochs
+    data_root: str | None = None
+    device: str | None = None        # None: CUDA when the worker has it
+
+    @property
+    def fidelity(self) -> int:
+        return get_protocol(self.task).epochs if self.epochs is None else int(self.epochs)
+
+    def without(self, done: set) -> "Job | None":
+        """This job minus the seeds already in ``done`` (None when nothing is left)."""
+        left = tuple(s for s in self.seeds if (self.key, self.task, s, self.fidelity) not in done)
+        if not left:
+            return None
+        return Job(self.key, self.task, left, self.epochs, self.data_root, self.device)
+
+
+def run_job(job: Job) -> list[SeedRun]:
+    """Worker side: load the graph (cached per process) and train the job's seeds."""
+    data = load_task(job.task, job.data_root)
+    return train_seeds(job.key, job.task, data, list(job.seeds), device=job.device,
+                       epochs=job.epochs)
+
+
+Outcome = tuple[Job, "list[SeedRun] | BaseException"]
+
+
+class LocalExecutor:
+    """One job after another in this process."""
+
+    name = "local"
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+        for job in jobs:
+            try:
+                yield job, run_job(job)
+            except Exception as exc:  # reported by the driver, the batch goes on
+                yield job, exc
+
+    def close(self) -> None:
+        pass
+
+
+def _limit_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+@dataclass
+class PoolExecutor:
+    """A local process pool; each worker gets an even share of the CPU threads."""
+
+    workers: int
+    name: str = "pool"
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        ctx = multiprocessing.get_context("spawn")   # no fork after torch has started threads
+        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_limit_threads,
+                                 initargs=(threads,)) as pool:
+            futures = {pool.submit(run_job, job): job for job in jobs}
+            for fut in as_completed(futures):
+                exc = fut.exception()
+                yield futures[fut], (exc if exc is not None else fut.result())
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class DaskExecutor:
+    """Jobs on a Dask cluster: a scheduler address, or a given/started LocalCluster."""
+
+    scheduler: "str | None" = None
+    workers: int = 2
+    cluster: object | None = None
+    name: str = "dask"
+    _client: object | None = field(default=None, repr=False)
+
+    def _get_client(self):
+        from distributed import Client, LocalCluster
+
+        if self._client is None:
+            if self.scheduler:
+                self._client = Client(self.scheduler)
+            else:
+                if self.cluster is None:
+                    self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                                processes=True, dashboard_address=None)
+                self._client = Client(self.cluster)
+        return self._client
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+        from distributed import as_completed as dask_completed
+
+        client = self._get_client()
+        futures = {client.submit(run_job, job, pure=False): job for job in jobs}
+        for fut in dask_completed(list(futures)):
+            job = futures[fut]
+            if fut.status == "error":
+                yield job, fut.exception()
+            else:
+                yield job, fut.result()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def make_executor(kind: str = "local", *, workers: int = 2, scheduler: str | None = None):
+    """``local`` (sequential), ``pool`` (process pool) or ``dask`` (``scheduler`` address, or a
+    LocalCluster of ``workers`` processes when none is given)."""
+    if scheduler or kind == "dask":
+        return DaskExecutor(scheduler=scheduler, workers=workers)
+    if kind == "pool":
+        return PoolExecutor(workers)
+    if kind == "local":
+        return LocalExecutor()
+    raise ValueError(f"unknown executor {kind!r}; use local, pool or dask")
+
+
+@dataclass
+class BatchResult:
+    runs: list[SeedRun]            # runs finished by this call
+    skipped: int                   # seed runs already in the store
+    failures: list[tuple[Job, str]]
+
+
+def run_jobs(jobs: Iterable[Job], store: RunsStore | None, executor=None, *,
+             progress: bool = True) -> BatchResult:
+    """Run ``jobs`` (minus what ``store`` holds), appending each job's runs as it finishes."""
+    jobs = list(jobs)
+    for task, root in sorted({(j.task, j.data_root) for j in jobs}, key=str):
+        check_task_data(task, root)      # fail before queueing hours of work
+    done = store.done() if store is not None else set()
+    todo = [j for j in (job.without(done) for job in jobs) if j is not None]
+    skipped = sum(len(j.seeds) for j in jobs) - sum(len(j.seeds) for j in todo)
+    executor = executor or LocalExecutor()
+    finished, failures = [], []
+    bar = tqdm(total=sum(len(j.seeds) for j in todo), unit="run", disable=not progress,
+               desc=f"training ({executor.name})", file=sys.stderr)
+    try:
+        for job, outcome in executor.run(todo):
+            if isinstance(outcome, BaseException):
+                failures.append((job, f"{type(outcome).__name__}: {outcome}"))
+                bar.write(f"failed: key {job.key} on {job.task} seeds {list(job.seeds)}: {outcome}")
+            else:
+                if store is not None:
+                    store.append(outcome)
+                finished.extend(outcome)
+            bar.update(len(job.seeds))
+    finally:
+        bar.close()
+    return BatchResult(finished, skipped, failures)

@@ -1,0 +1,138 @@
+"""The runs store: every finished (architecture, task, seed, epochs) run, in one HDF5 file.
+
+Lives beside the benchmark (``<data_root>/benchmarks/<name>.runs.h5``) so the benchmark file
+itself stays exactly what the importer built. Layout (one row per run)::
+
+    /runs/<column>        (n,) resizable: key, task, seed, epochs, valid_acc, test_acc, ...
+    /runs/<curve>         (n,) variable-length float32: train_loss, val_curve, test_curve
+
+Only one process writes: the driver appends each run as its result comes back (workers of
+a pool or a Dask cluster never touch the file). The file is opened per append and closed
+right after, so an interrupted job keeps every run appended before it stopped, and
+``done()`` tells a restarted job what to skip.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Iterable
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from nasbench_meta.harness.train import SeedRun
+from nasbench_meta.paths import data_root
+
+FORMAT = "nasbench-meta runs"
+SCHEMA_VERSION = 1
+_STR = h5py.string_dtype()
+_COLUMNS: dict[str, object] = {
+    "key": np.int64, "task": _STR, "seed": np.int64, "epochs": np.int64, "arch": _STR,
+    "valid_acc": np.float64, "test_acc": np.float64, "best_epoch": np.int64,
+    "params": np.int64, "latency_s": np.float64, "train_time_s": np.float64,
+    "trainer": _STR, "device": _STR, "versions": _STR, "finished_utc": _STR,
+}
+_CURVES = ("train_loss", "val_curve", "test_curve")
+
+
+def runs_path(benchmark: str = "nas-bench-graph", root: "str | os.PathLike[str] | None" = None) -> Path:
+    """Default runs file: beside the benchmark's HDF5 file."""
+    return data_root(root) / "benchmarks" / f"{benchmark}.runs.h5"
+
+
+RunId = tuple[int, str, int, int]   # (key, task, seed, epochs)
+
+
+class RunsStore:
+    """Append-only store of training runs (single writer)."""
+
+    def __init__(self, path: "str | os.PathLike[str]") -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunsStore({str(self.path)!r})"
+
+    def _create(self, f: h5py.File) -> None:
+        f.attrs.update(format=FORMAT, schema_version=SCHEMA_VERSION)
+        g = f.create_group("runs")
+        for name, dtype in _COLUMNS.items():
+            g.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(256,))
+        for name in _CURVES:
+            g.create_dataset(name, shape=(0,), maxshape=(None,),
+                             dtype=h5py.vlen_dtype(np.float32), chunks=(64,))
+
+    def _check(self, f: h5py.File) -> None:
+        if f.attrs.get("format") != FORMAT:
+            raise ValueError(f"{self.path} is not a nasbench-meta runs file; pass another path")
+        if int(f.attrs.get("schema_version", -1)) != SCHEMA_VERSION:
+            raise ValueError(f"{self.path} has runs schema {f.attrs.get('schema_version')}, "
+                             f"this version reads {SCHEMA_VERSION}; use a new runs file")
+
+    def append(self, runs: Iterable[SeedRun]) -> int:
+        """Append runs not stored yet (same key, task, seed, epochs); returns how many."""
+        done = self.done()
+        fresh, seen = [], set()
+        for r in runs:
+            rid = (r.key, r.task, r.seed, r.epochs)
+            if rid not in done and rid not in seen:
+                fresh.append(r)
+                seen.add(rid)
+        if not fresh:
+            return 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        with h5py.File(self.path, "a") as f:
+            if not f.keys() and not f.attrs:   # new (or empty) file
+                self._create(f)
+            self._check(f)
+            g = f["runs"]
+            n0, k = g["key"].shape[0], len(fresh)
+            for name in _COLUMNS:
+                if name == "versions":
+                    values = [json.dumps(r.versions, sort_keys=True) for r in fresh]
+                elif name == "finished_utc":
+                    values = [now] * k
+                else:
+                    values = [getattr(r, name) for r in fresh]
+                g[name].resize((n0 + k,))
+                g[name][n0:] = values
+            for name in _CURVES:
+                g[name].resize((n0 + k,))
+                for j, r in enumerate(fresh):
+                    g[name][n0 + j] = np.asarray(getattr(r, name), dtype=np.float32)
+            f.flush()
+        return k
+
+    def done(self) -> set[RunId]:
+        """Ids (key, task, seed, epochs) of the stored runs."""
+        if not self.path.exists():
+            return set()
+        with h5py.File(self.path, "r") as f:
+            if not f.keys() and not f.attrs:
+                return set()
+            self._check(f)
+            g = f["runs"]
+            keys, seeds, epochs = g["key"][:], g["seed"][:], g["epochs"][:]
+            tasks = g["task"].asstr()[:]
+        return {(int(k), str(t), int(s), int(e)) for k, t, s, e in zip(keys, tasks, seeds, epochs)}
+
+    def table(self) -> pd.DataFrame:
+        """One row per run, scalar columns only (curves via ``curves``)."""
+        if not self.path.exists():
+            return pd.DataFrame(columns=list(_COLUMNS))
+        with h5py.File(self.path, "r") as f:
+            self._check(f)
+            g = f["runs"]
+            cols = {}
+            for name, dtype in _COLUMNS.items():
+                cols[name] = g[name].asstr()[:] if dtype is _STR else g[name][:]
+        return pd.DataFrame(cols)
+
+    def curves(self, row: int) -> dict[str, np.ndarray]:
+        """Per-epoch curves of run number ``row`` (a position in ``table()``)."""
+        with h5py.File(self.path, "r") as f:
+            self._check(f)
+            return {name: np.asarray(f["runs"][name][row]) for name in _CURVES}

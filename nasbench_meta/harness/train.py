@@ -1,0 +1,200 @@
+"""Train an architecture on a task with the benchmark's protocol, one result per seed.
+
+Protocol (the benchmark's ``Worker.run``): full batch; per epoch one training step (log-softmax
++ NLL on the training nodes) and one evaluation pass; the reported test accuracy is the one at
+the first epoch reaching the best validation accuracy. Two trainers share that protocol:
+
+- ``train_seeds`` (default): all seeds at once through ``batched.BatchedNet``;
+- ``train_naive``: the straightforward PyG loop, one seed at a time - the speed baseline and
+  the definition the fast path is checked against.
+"""
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torch_geometric
+from torch_geometric.data import Data
+
+import nasbench_meta
+from nasbench_meta.harness.batched import BatchedNet, GraphContext
+from nasbench_meta.harness.models import NasBenchGraphNet, build_model, canonical_architecture
+from nasbench_meta.spaces import Architecture
+
+
+@dataclass
+class SeedRun:
+    """One (architecture, task, seed) training run."""
+
+    key: int
+    arch: str
+    task: str
+    seed: int
+    epochs: int
+    valid_acc: float          # best validation accuracy over the epochs
+    test_acc: float           # test accuracy at the first epoch reaching it
+    best_epoch: int
+    params: int
+    latency_s: float          # one full-batch evaluation forward of the trained model
+    train_time_s: float       # batched runs: the batch's time split evenly over its seeds
+    trainer: str              # "batched" | "naive"
+    device: str
+    versions: dict = field(default_factory=dict)
+    train_loss: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    val_curve: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    test_curve: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+
+    def summary(self) -> dict:
+        """Scalars only (no curves), e.g. for a table."""
+        out = asdict(self)
+        for name in ("train_loss", "val_curve", "test_curve", "versions"):
+            out.pop(name)
+        return out
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def library_versions() -> dict:
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "torch_geometric": torch_geometric.__version__,
+            "nasbench_meta": nasbench_meta.__version__}
+
+
+def seeded_model(arch: Architecture, task: str, data: Data, seed: int) -> NasBenchGraphNet:
+    """The reference model initialised from ``seed`` (the same weights on both trainers)."""
+    torch.manual_seed(seed)
+    return build_model(arch, task, data.num_features, int(data.num_classes))
+
+
+def _set_deterministic(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
+def _make_optimizer(params, protocol) -> torch.optim.Optimizer:
+    cls = torch.optim.Adam if protocol.optimizer == "Adam" else torch.optim.SGD
+    return cls(params, lr=protocol.lr, weight_decay=protocol.weight_decay)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_latency(model: NasBenchGraphNet, data: Data, repeats: int = 3) -> float:
+    """Median wall time of one full-batch eval forward (the table's ``latency``)."""
+    model.eval()
+    device = next(model.parameters()).device
+    x, ei = data.x.to(device), data.edge_index.to(device)
+    times = []
+    with torch.no_grad():
+        for _ in range(repeats):
+            _sync(device)
+            t0 = time.perf_counter()
+            model(x, ei)
+            _sync(device)
+            times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: Sequence[int], *,
+                device: "str | torch.device | None" = None, epochs: int | None = None,
+                ctx: GraphContext | None = None) -> list[SeedRun]:
+    """Train ``arch`` on ``task`` once per seed, all seeds batched together (the fast path).
+
+    ``epochs`` overrides the protocol's epoch count (a lower fidelity, recorded in each run).
+    """
+    if not seeds:
+        raise ValueError("give at least one seed")
+    arch = canonical_architecture(arch)
+    device = torch.device(device) if device is not None else default_device()
+    _set_deterministic(device)
+    models = [seeded_model(arch, task, data, s) for s in seeds]
+    protocol = models[0].protocol
+    epochs = protocol.epochs if epochs is None else int(epochs)
+    ctx = ctx if ctx is not None else GraphContext.build(data, device)
+    net = BatchedNet(models, list(seeds), ctx)
+    opt = _make_optimizer(net.parameters(), protocol)
+    n_seeds = len(seeds)
+    loss_c = torch.zeros(epochs, n_seeds, device=device)
+    val_c = torch.zeros(epochs, n_seeds, device=device)
+    test_c = torch.zeros(epochs, n_seeds, device=device)
+    y_train, y_eval = ctx.y["train"][:, None], ctx.y["eval"][:, None]
+    _sync(device)
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        net.training = True
+        logp = F.log_softmax(net.forward("train"), dim=-1)              # (R, S, C)
+        loss = -logp.gather(2, y_train.expand(-1, n_seeds)[..., None]).squeeze(2).mean(0)
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()   # seeds share no parameters: each gets its own gradient
+        opt.step()
+        net.training = False
+        with torch.no_grad():
+            correct = (net.forward("eval").argmax(-1) == y_eval).float()  # (R, S)
+            loss_c[epoch] = loss.detach()
+            val_c[epoch] = correct[ctx.val_pos].mean(0)
+            test_c[epoch] = correct[ctx.test_pos].mean(0)
+    _sync(device)
+    elapsed = time.perf_counter() - t0
+    net.load_into(models)
+    curves = [c.cpu().numpy().astype(np.float32) for c in (loss_c, val_c, test_c)]
+    return [_seed_run(arch, task, seed, models[s], data, [c[:, s] for c in curves],
+                      elapsed / n_seeds, "batched", device)
+            for s, seed in enumerate(seeds)]
+
+
+def train_naive(arch: "Architecture | str | int", task: str, data: Data, seed: int, *,
+                device: "str | torch.device | None" = None, epochs: int | None = None) -> SeedRun:
+    """The straightforward PyG loop for one seed (dense features, full forward each pass)."""
+    arch = canonical_architecture(arch)
+    device = torch.device(device) if device is not None else default_device()
+    _set_deterministic(device)
+    model = seeded_model(arch, task, data, seed).to(device)
+    protocol = model.protocol
+    epochs = protocol.epochs if epochs is None else int(epochs)
+    d = data.to(device)
+    opt = _make_optimizer(model.parameters(), protocol)
+    losses, vals, tests = [], [], []
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        opt.zero_grad()
+        out = F.log_softmax(model(d.x, d.edge_index), 1)
+        loss = F.nll_loss(out[d.train_mask], d.y[d.train_mask])
+        loss.backward()
+        opt.step()
+        model.eval()
+        with torch.no_grad():
+            pred = model(d.x, d.edge_index).argmax(1)
+        losses.append(loss.item())
+        vals.append((pred[d.val_mask] == d.y[d.val_mask]).float().mean().item())
+        tests.append((pred[d.test_mask] == d.y[d.test_mask]).float().mean().item())
+    _sync(device)
+    curves = [np.asarray(c, dtype=np.float32) for c in (losses, vals, tests)]
+    return _seed_run(arch, task, seed, model, data, curves, time.perf_counter() - t0, "naive",
+                     device)
+
+
+def _seed_run(arch: Architecture, task: str, seed: int, model: NasBenchGraphNet, data: Data,
+              curves: list[np.ndarray], train_time: float, trainer: str,
+              device: torch.device) -> SeedRun:
+    loss, val, test = curves
+    best = int(np.argmax(val))  # first epoch reaching the best validation accuracy
+    model = model.to(device)
+    return SeedRun(
+        key=arch.key, arch=str(arch), task=task, seed=int(seed), epochs=len(val),
+        valid_acc=float(val[best]), test_acc=float(test[best]), best_epoch=best,
+        params=sum(p.numel() for p in model.parameters()),
+        latency_s=measure_latency(model, data), train_time_s=float(train_time),
+        trainer=trainer, device=str(device), versions=library_versions(),
+        train_loss=loss, val_curve=val, test_curve=test)

@@ -1,0 +1,136 @@
+"""Prediction vs table vs measurement: train architectures for real and compare.
+
+``compare_with_table`` trains given keys and sets the measurement beside the benchmark's table;
+``validate_predictions`` does it for a predictor's top-k; ``demo_train_best`` is the demo stage.
+Predictions are of the validation score (what a search optimises), so the predictor is judged
+against the measured validation accuracy; the table against both validation and test.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+from scipy.stats import spearmanr
+
+from nasbench_meta.benchmark import Benchmark
+from nasbench_meta.harness.executors import Job, run_jobs
+from nasbench_meta.harness.protocol import get_protocol
+from nasbench_meta.harness.runs import RunsStore
+from nasbench_meta.harness.train import SeedRun
+
+
+def measured(runs: "pd.DataFrame | Sequence[SeedRun]", task: str, keys: Sequence[int],
+             seeds: Sequence[int], epochs: int) -> pd.DataFrame:
+    """Mean and std over ``seeds`` of each key's measured accuracies (index: key)."""
+    df = runs if isinstance(runs, pd.DataFrame) else pd.DataFrame([r.summary() for r in runs])
+    if df.empty:
+        df = pd.DataFrame(columns=["key", "task", "seed", "epochs", "valid_acc", "test_acc"])
+    sel = df[(df.task == task) & df.key.isin(list(keys)) & df.seed.isin(list(seeds))
+             & (df.epochs == epochs)].drop_duplicates(["key", "seed"])
+    agg = sel.groupby("key").agg(
+        measured_valid=("valid_acc", "mean"), measured_valid_std=("valid_acc", "std"),
+        measured_test=("test_acc", "mean"), measured_test_std=("test_acc", "std"),
+        seeds=("seed", "count"))
+    return agg.reindex(pd.Index(list(keys), name="key"))
+
+
+def _spearman(a: pd.Series, b: pd.Series) -> float:
+    ok = a.notna() & b.notna()
+    if ok.sum() < 3:
+        return float("nan")
+    return float(spearmanr(a[ok], b[ok]).statistic)
+
+
+def compare_with_table(bench: Benchmark, task: str, keys: Sequence[int], *, seeds: Sequence[int],
+                       data_root: str | None = None, executor=None, store: RunsStore | None = None,
+                       epochs: int | None = None, device: str | None = None,
+                       progress: bool = True) -> tuple[pd.DataFrame, dict]:
+    """Train ``keys`` on ``task`` (seeds explicit) and compare with the table.
+
+    Runs already in ``store`` are reused, new ones appended as they finish.
+    Returns (one row per key, summary dict with MAEs in accuracy points and Spearman).
+    """
+    keys = [int(k) for k in keys]
+    seeds = [int(s) for s in seeds]
+    jobs = [Job(k, task, tuple(seeds), epochs, None if data_root is None else str(data_root), device)
+            for k in keys]
+    result = run_jobs(jobs, store, executor, progress=progress)
+    fidelity = get_protocol(task).epochs if epochs is None else int(epochs)
+    source = store.table() if store is not None else result.runs
+    df = measured(source, task, keys, seeds, fidelity)
+    df.insert(0, "arch", [bench.space.format(k) for k in keys])
+    df["table_valid"] = [bench.query(task, k, split="valid", seeds="mean") for k in keys]
+    df["table_test"] = [bench.query(task, k, split="test", seeds="mean") for k in keys]
+    summary = {
+        "task": task, "architectures": len(keys), "measured": int(df.measured_test.notna().sum()),
+        "seeds": seeds, "epochs": fidelity,
+        "mae_table_test_points": 100 * float((df.table_test - df.measured_test).abs().mean()),
+        "mae_table_valid_points": 100 * float((df.table_valid - df.measured_valid).abs().mean()),
+        "bias_table_test_points": 100 * float((df.table_test - df.measured_test).mean()),
+        "spearman_table_test": _spearman(df.table_test, df.measured_test),
+        "spearman_table_valid": _spearman(df.table_valid, df.measured_valid),
+        "failures": [f"{j.key}: {msg}" for j, msg in result.failures],
+    }
+    return df, summary
+
+
+def validate_predictions(bench: Benchmark, task: str, predictions: pd.Series, *, top: int,
+                         seeds: Sequence[int], **kwargs) -> tuple[pd.DataFrame, dict]:
+    """Train the ``top`` best-predicted architectures and compare prediction, table, measurement.
+
+    ``predictions``: predicted validation score indexed by key (e.g. ``predict_task(...)``).
+    """
+    if top < 1:
+        raise ValueError("top must be at least 1")
+    best = predictions.dropna().sort_values(ascending=False, kind="stable").head(top)
+    df, summary = compare_with_table(bench, task, best.index.tolist(), seeds=seeds, **kwargs)
+    df.insert(1, "prediction", best.to_numpy())
+    summary.update(
+        predictor=predictions.name,
+        mae_predictor_valid_points=100 * float((df.prediction - df.measured_valid).abs().mean()),
+        spearman_predictor_valid=_spearman(df.prediction, df.measured_valid),
+    )
+    return df, summary
+
+
+def format_report(df: pd.DataFrame, summary: dict) -> str:
+    """Human-readable table (accuracies in %) and summary lines."""
+    def pct(mean: float, std: float | None = None) -> str:
+        if pd.isna(mean):
+            return "-"
+        return f"{100 * mean:.2f}" + ("" if std is None or pd.isna(std) else f" +- {100 * std:.2f}")
+
+    lines = []
+    has_pred = "prediction" in df
+    head = f"{'key':>6}  {'architecture':<34}" + (f"{'predicted':>10}" if has_pred else "")
+    lines.append(head + f"{'table val':>10}{'measured val':>17}{'table test':>11}{'measured test':>17}")
+    for key, row in df.iterrows():
+        line = f"{key:>6}  {row.arch:<34}" + (f"{pct(row.prediction):>10}" if has_pred else "")
+        line += (f"{pct(row.table_valid):>10}{pct(row.measured_valid, row.measured_valid_std):>17}"
+                 f"{pct(row.table_test):>11}{pct(row.measured_test, row.measured_test_std):>17}")
+        lines.append(line)
+    s = summary
+    lines.append(f"{s['task']}: {s['measured']}/{s['architectures']} architectures measured, "
+                 f"seeds {s['seeds']}, {s['epochs']} epochs")
+    if has_pred:
+        lines.append(f"predictor {s.get('predictor')}: MAE vs measured validation "
+                     f"{s['mae_predictor_valid_points']:.2f} points, Spearman "
+                     f"{s['spearman_predictor_valid']:.3f}")
+    lines.append(f"table: MAE vs measured validation {s['mae_table_valid_points']:.2f} points, test "
+                 f"{s['mae_table_test_points']:.2f} points (bias {s['bias_table_test_points']:+.2f}); "
+                 f"Spearman valid {s['spearman_table_valid']:.3f}, test {s['spearman_table_test']:.3f}")
+    for failure in s["failures"]:
+        lines.append(f"failed: {failure}")
+    return "\n".join(lines)
+
+
+def demo_train_best(bench: Benchmark, task: str, keys_with_predictions: pd.Series,
+                    seeds: Sequence[int], data_root: str | None = None, *,
+                    store: RunsStore | None = None, epochs: int | None = None) -> pd.DataFrame:
+    """Demo stage: train the given architectures (a key-indexed Series of predictions), print
+    prediction / table / measurement side by side, and return that table."""
+    preds = keys_with_predictions
+    df, summary = validate_predictions(bench, task, preds, top=len(preds), seeds=seeds,
+                                       data_root=data_root, store=store, epochs=epochs)
+    print(format_report(df, summary))
+    return df

@@ -1,0 +1,61 @@
+"""One-call use of a predictor on a benchmark task (for the harness and for scripts)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nasbench_meta.benchmark import Benchmark
+from nasbench_meta.predictors.base import Predictor, complete_tasks
+from nasbench_meta.predictors.registry import get_predictor
+
+
+def sample_support(bench: Benchmark, task: str, *, shots: int, seed: int) -> np.ndarray:
+    """``shots`` distinct keys of ``task`` drawn with ``seed``.
+
+    The draw is a prefix of one seeded permutation, so for a seed the support set at K = 10 is
+    contained in the one at K = 20 (K varies while the rest stays fixed).
+    """
+    keys = bench.task_keys(task)
+    if not 0 <= shots <= len(keys):
+        raise ValueError(f"shots must be between 0 and {len(keys)} (the architectures {task} covers), got {shots}")
+    return np.random.default_rng(seed).permutation(keys)[:shots]
+
+
+def source_tasks_for(bench: Benchmark, task: str) -> list[str]:
+    """Every complete task except the target: what a meta-predictor may learn from."""
+    bench.task_info(task)
+    return [t for t in complete_tasks(bench) if t != task]
+
+
+def fit_for_task(name: str, bench: Benchmark, task: str, *, seed: int, split: str,
+                 config: "dict[str, Any] | None" = None) -> Predictor:
+    """A predictor fitted on every complete task except ``task`` (never on the target)."""
+    return get_predictor(name, **(config or {})).fit(bench, source_tasks_for(bench, task), split=split, seed=seed)
+
+
+def predict_with(predictor: Predictor, bench: Benchmark, task: str, *, shots: int, seed: int,
+                 split: str) -> pd.Series:
+    """Predict every key of ``task`` after measuring ``shots`` seeded support architectures."""
+    support = sample_support(bench, task, shots=shots, seed=seed)
+    scores = bench.scores(task, split=split, seeds="mean")
+    keys = bench.task_keys(task)
+    preds = predictor.predict(keys, support_keys=support, support_scores=scores[bench.rows(support)])
+    series = pd.Series(preds, index=pd.Index(keys, name="key"), name=predictor.name)
+    series.attrs.update(task=task, shots=int(shots), seed=int(seed), split=split,
+                        support_keys=support.tolist(), fit_info=predictor.fit_info, config=predictor.config)
+    return series
+
+
+def predict_task(name: str, bench: Benchmark, task: str, *, shots: int, seed: int, split: str = "valid",
+                 config: "dict[str, Any] | None" = None) -> pd.Series:
+    """Meta-train ``name`` on all other complete tasks, adapt from ``shots`` seeded support
+    architectures of ``task`` and predict every key the task covers.
+
+    Returns a Series indexed by key (higher is better); ``.attrs`` records the task, shots, seed,
+    split, the support keys and what the predictor was fitted on. ``seed`` drives both the
+    support draw and the fit.
+    """
+    predictor = fit_for_task(name, bench, task, seed=seed, split=split, config=config)
+    return predict_with(predictor, bench, task, shots=shots, seed=seed, split=split)

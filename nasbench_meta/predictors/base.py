@@ -1,0 +1,202 @@
+"""The predictor interface shared by single-task baselines and meta-trained predictors.
+
+A predictor is fitted on *source tasks* of a benchmark (meta-predictors learn from them;
+single-task baselines only record the space), then adapted to a *target task* at prediction
+time from ``K`` measured support architectures::
+
+    p = get_predictor("xgb-meta")
+    p.fit(bench, ["citeseer", "pubmed"], split="valid", seed=0)
+    scores = p.predict(keys, support_keys=measured, support_scores=their_valid_scores)
+
+Predictions are "higher is better" scores aligned with ``keys``. Only their order is meant to be
+compared: single-task baselines predict on the target's own scale, meta-predictors on a rank
+scale in [0, 1] (the target's scale is unknown at K = 0).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from nasbench_meta.benchmark import Benchmark
+from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError, get_space
+
+FILE_FORMAT = "nasbench-meta predictor"
+FILE_VERSION = 1
+SPLITS = ("valid", "test")
+
+
+class NotFittedError(RuntimeError):
+    """``predict``/``save`` called before ``fit``."""
+
+
+class UnsupportedTaskError(ValueError):
+    """A task (or its space) that a predictor cannot be fitted on or asked about."""
+
+
+class Predictor(ABC):
+    """Base class: config handling, input checks, fit bookkeeping and versioned save/load."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = ""
+    meta: ClassVar[bool] = False          # meta-trained across source tasks?
+    min_support: ClassVar[int] = 0        # smallest K the predictor can adapt from
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **config: Any) -> None:
+        unknown = sorted(set(config) - set(self.defaults))
+        if unknown:
+            raise TypeError(f"{self.name} has no option(s) {unknown}; options: {sorted(self.defaults)}")
+        self.config: dict[str, Any] = {**self.defaults, **config}
+        self.fit_info: "dict[str, Any] | None" = None
+        self._keys: "np.ndarray | None" = None
+        self._space: "SearchSpace | None" = None
+
+    def __repr__(self) -> str:
+        state = "unfitted" if self.fit_info is None else f"fitted on {self.fit_info['source_tasks']}"
+        return f"{type(self).__name__}({self.config}, {state})"
+
+    # -- fitting ------------------------------------------------------------------------------
+    def fit(self, bench: Benchmark, source_tasks: Sequence[str], *, split: str, seed: int) -> "Predictor":
+        """Meta-train on ``source_tasks`` (single-task baselines only record the space)."""
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        source_tasks = list(source_tasks)
+        for task in source_tasks:
+            bench.task_info(task)  # unknown task -> clear error listing the valid ones
+        if self.meta:
+            self._check_sources(bench, source_tasks)
+        self._space, self._keys = bench.space, np.array(bench.keys, dtype=np.int64)
+        self._fit(bench, source_tasks, split=split, seed=int(seed))
+        self.fit_info = {"benchmark": bench.name, "space": bench.space.name, "source_tasks": source_tasks,
+                         "split": split, "seed": int(seed), "num_architectures": int(len(self._keys))}
+        return self
+
+    def _check_sources(self, bench: Benchmark, tasks: list[str]) -> None:
+        if len(tasks) < 2:
+            raise ValueError(f"{self.name} is meta-trained across tasks: give at least 2 source tasks, got {tasks}")
+        if len(set(tasks)) != len(tasks):
+            raise ValueError(f"source tasks repeat: {tasks}")
+        for task in tasks:
+            covered = len(bench.task_keys(task))
+            if covered != len(bench.keys):
+                raise UnsupportedTaskError(
+                    f"{self.name} needs source tasks that cover the whole space; {task} covers {covered} of "
+                    f"{len(bench.keys)} architectures. Use it as a target task (predict_task) instead, "
+                    f"or choose source tasks from: {', '.join(complete_tasks(bench))}")
+
+    @abstractmethod
+    def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None: ...
+
+    # -- predicting ---------------------------------------------------------------------------
+    def predict(self, keys: "Sequence[int] | np.ndarray", *, support_keys: "Sequence[int] | np.ndarray",
+                support_scores: "Sequence[float] | np.ndarray") -> np.ndarray:
+        """Scores (higher is better) for ``keys``, adapted from the measured support set."""
+        if self.fit_info is None:
+            raise NotFittedError(f"{self.name} is not fitted: call fit(bench, source_tasks, split=..., seed=...) first")
+        rows = self._rows(keys, "keys")
+        support_rows = self._rows(support_keys, "support_keys")
+        support_scores = np.asarray(support_scores, dtype=np.float64).reshape(-1)
+        if len(support_scores) != len(support_rows):
+            raise ValueError(f"got {len(support_rows)} support keys but {len(support_scores)} support scores")
+        if not np.isfinite(support_scores).all():
+            raise ValueError("support_scores contain NaN or infinity; pass only measured architectures")
+        if len(np.unique(support_rows)) != len(support_rows):
+            raise ValueError("support_keys repeat an architecture; pass each measured architecture once")
+        if len(support_rows) < self.min_support:
+            raise ValueError(
+                f"{self.name} is trained on the target task alone and needs at least {self.min_support} "
+                f"measured support architectures, got {len(support_rows)}; use a meta-trained predictor "
+                f"({', '.join(_meta_names())}) for fewer")
+        if len(rows) == 0:
+            return np.zeros(0)
+        return np.asarray(self._predict(rows, support_rows, support_scores), dtype=np.float64)
+
+    def _rows(self, keys: Any, what: str) -> np.ndarray:
+        keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+        rows = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        bad = self._keys[rows] != keys
+        if bad.any():
+            raise UnknownArchitectureError(
+                f"{int(bad.sum())} of the {what} are not canonical keys of the {self.fit_info['space']} space "
+                f"this predictor was fitted on (e.g. {keys[bad][:5].tolist()}); canonicalise with space.key(...)")
+        return rows
+
+    @abstractmethod
+    def _predict(self, rows: np.ndarray, support_rows: np.ndarray, support_scores: np.ndarray) -> np.ndarray: ...
+
+    # -- persistence --------------------------------------------------------------------------
+    @abstractmethod
+    def _state(self) -> dict[str, np.ndarray]:
+        """Arrays that, with config and fit_info, restore the fitted predictor exactly."""
+
+    @abstractmethod
+    def _load_state(self, state: dict[str, np.ndarray]) -> None: ...
+
+    def save(self, path: "str | os.PathLike[str]") -> Path:
+        """Write the fitted predictor to one ``.npz`` file (atomically; no pickles)."""
+        if self.fit_info is None:
+            raise NotFittedError(f"{self.name} is not fitted: nothing to save")
+        header = {"format": FILE_FORMAT, "file_version": FILE_VERSION, "predictor": self.name,
+                  "predictor_version": self.version, "config": self.config, "fit_info": self.fit_info}
+        arrays = {f"state/{k}": v for k, v in self._state().items()}
+        arrays["keys"] = self._keys
+        arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez_compressed(f, **arrays)
+            os.replace(tmp, path)  # a crash mid-write never leaves a half-written predictor
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def load_predictor(path: "str | os.PathLike[str]") -> Predictor:
+    """Load a predictor written by ``Predictor.save``; it predicts exactly as before saving."""
+    from nasbench_meta.predictors.registry import predictor_class
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no predictor file at {path}; create one with `nasbench-meta predictors train`")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(bytes(data["header"]).decode())
+            arrays = {k: data[k] for k in data.files}
+    except (ValueError, KeyError, OSError) as exc:
+        raise ValueError(f"{path} is not a nasbench-meta predictor file ({exc})") from None
+    if header.get("format") != FILE_FORMAT:
+        raise ValueError(f"{path} is not a nasbench-meta predictor file")
+    if header["file_version"] != FILE_VERSION:
+        raise ValueError(f"{path} has predictor file version {header['file_version']}; this nasbench-meta "
+                         f"reads version {FILE_VERSION}: retrain it with `nasbench-meta predictors train`")
+    cls = predictor_class(header["predictor"])
+    if header["predictor_version"] != cls.version:
+        raise ValueError(f"{path} holds {cls.name} version {header['predictor_version']}, this nasbench-meta "
+                         f"has version {cls.version}: retrain it with `nasbench-meta predictors train`")
+    predictor = cls(**header["config"])
+    predictor.fit_info = header["fit_info"]
+    predictor._keys = arrays["keys"]
+    predictor._space = get_space(header["fit_info"]["space"])
+    predictor._load_state({k[len("state/"):]: v for k, v in arrays.items() if k.startswith("state/")})
+    return predictor
+
+
+def complete_tasks(bench: Benchmark) -> list[str]:
+    """Tasks whose table covers every architecture of the space (the meta-learning pool)."""
+    return [t for t in bench.tasks if len(bench.task_keys(t)) == len(bench.keys)]
+
+
+def _meta_names() -> list[str]:
+    from nasbench_meta.predictors.registry import PREDICTORS
+
+    return [n for n, cls in PREDICTORS.items() if cls.meta]

@@ -1,0 +1,172 @@
+"""Run a method over many seeds (in parallel) and write resumable results files.
+
+Seeds run in this process (``workers=1``), in local processes
+(``concurrent.futures.ProcessPoolExecutor``), or on Dask (``scheduler="tcp://host:port"``
+for a running cluster, ``scheduler="local"`` for a local one). Each finished seed is
+written to the results file at once, so an interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing
+import os
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+from tqdm.auto import tqdm
+
+from nasbench_meta.paths import data_root
+from nasbench_meta.search import results as results_io
+from nasbench_meta.search.api import Method
+from nasbench_meta.search.registry import make_method, method_class
+from nasbench_meta.search.runner import check_budget, run_search
+
+if TYPE_CHECKING:
+    from nasbench_meta.benchmark import Benchmark
+
+
+def seed_list(seeds: "int | Sequence[int]", first: int = 0) -> list[int]:
+    """``20`` -> seeds first..first+19; a sequence is used as given (must not repeat)."""
+    out = list(range(first, first + int(seeds))) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not out or len(set(out)) != len(out):
+        raise ValueError(f"seeds must be a positive count or distinct integers, got {seeds!r}")
+    return out
+
+
+def method_spec(method: "str | type[Method]") -> str:
+    if isinstance(method, str):
+        return method
+    return f"{method.__module__}:{method.__qualname__}"
+
+
+def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, seeds: "int | Sequence[int]",
+              budget: int, config: "dict[str, Any] | None" = None, batch_size: int = 1,
+              cost_budget: "float | None" = None, workers: int = 1, scheduler: "str | None" = None,
+              out: "str | os.PathLike[str] | None" = None, cache_dir: "str | os.PathLike[str] | None" = None,
+              progress: bool = True, executor: "cf.Executor | None" = None) -> dict[str, Any]:
+    """Search ``task`` with ``method`` once per seed; returns the results document.
+
+    ``method`` is a built-in name ("rs", "re", "ls", "bananas", "meta"), a spec
+    ("pkg.module:Class", "file.py:Class") or a Method subclass. With ``out``, seeds already
+    in that file (same method, configuration, task and budget) are kept, not rerun.
+    ``executor`` (an open ``concurrent.futures.Executor``) overrides workers/scheduler.
+    """
+    bench.task_info(task)
+    check_budget(bench, task, budget, cost_budget)
+    spec = method_spec(method)
+    cls = method if isinstance(method, type) else method_class(spec)
+    cache_dir = Path(cache_dir) if cache_dir else data_root() / "cache" / "search"
+    if not isinstance(method, type):
+        make_method(spec, config)  # unknown options fail here, before any (slow) preparation
+    config = {**(config or {}), **cls.prepare(bench, task, dict(config or {}), cache_dir=cache_dir)}
+    instance = cls(**config) if isinstance(method, type) else make_method(spec, config)
+    results = results_io.new_results(bench, task, instance.metadata(spec), budget=budget,
+                                     batch_size=batch_size, cost_budget=cost_budget)
+    if out is not None and Path(out).exists():
+        results = _resume(results, Path(out))
+    todo = [s for s in seed_list(seeds) if s not in results["seeds"]]
+    job = {"spec": spec, "cls": cls if isinstance(method, type) else None, "config": config, "task": task,
+           "budget": budget, "batch_size": batch_size, "cost_budget": cost_budget}
+    bar = tqdm(total=len(todo), desc=f"{instance.metadata(spec)['name']} on {task}", unit="seed",
+               disable=not progress or not todo, leave=False)
+    with bar:
+        for run in _map(bench, job, todo, workers, scheduler, executor):
+            results_io.add_run(results, run)
+            if out is not None:
+                results_io.save(results, out)  # every finished seed is kept
+            bar.update()
+    return results
+
+
+def _resume(fresh: dict[str, Any], path: Path) -> dict[str, Any]:
+    old = results_io.load(path)
+    for field in ("method", "benchmark", "task", "budget"):
+        if old[field] != fresh[field]:
+            raise ValueError(f"{path} holds results with a different {field} ({old[field]} vs {fresh[field]}); "
+                             "choose another output file or delete it to start over")
+    return old
+
+
+def _map(bench: "Benchmark", job: dict[str, Any], seeds: list[int], workers: int,
+         scheduler: "str | None", executor: "cf.Executor | None") -> Iterator[dict[str, Any]]:
+    if not seeds:
+        return
+    if executor is None and workers <= 1 and scheduler is None:
+        for seed in seeds:
+            yield _run_seed(bench, job, seed)
+        return
+    if job["cls"] is not None and job["cls"].__module__ == "__main__":
+        raise ValueError("a Method class defined in __main__ cannot run in worker processes; put it in a "
+                         "module or file and pass 'module:Class' or 'file.py:Class', or use workers=1")
+    with (_borrowed(executor) if executor is not None else open_executor(workers, scheduler)) as pool:
+        futures = [pool.submit(_run_seed_in_worker, str(bench.path), bench.name, job, s) for s in seeds]
+        for future in cf.as_completed(futures):
+            yield future.result()
+
+
+@contextmanager
+def _borrowed(executor: cf.Executor) -> Iterator[cf.Executor]:
+    yield executor  # the caller owns it and shuts it down
+
+
+@contextmanager
+def open_executor(workers: int, scheduler: "str | None" = None) -> Iterator["cf.Executor | None"]:
+    """Local processes, a Dask cluster ('tcp://...' or 'local'), or None for in-process runs."""
+    if scheduler is None and workers <= 1:
+        yield None
+        return
+    if scheduler is None:
+        # spawn, not fork: forking after torch/xgboost started their threads can deadlock.
+        context = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+            yield pool
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        with LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                          silence_logs=logging.CRITICAL) as cluster, \
+                Client(cluster) as client:
+            yield client.get_executor()
+    else:
+        with Client(scheduler) as client:
+            yield client.get_executor()
+
+
+def _run_seed(bench: "Benchmark", job: dict[str, Any], seed: int) -> dict[str, Any]:
+    cls = job["cls"]
+    method = cls(**job["config"]) if cls is not None else make_method(job["spec"], job["config"])
+    return run_search(method, bench, job["task"], budget=job["budget"], seed=seed,
+                      batch_size=job["batch_size"], cost_budget=job["cost_budget"])
+
+
+def _run_seed_in_worker(path: str, name: str, job: dict[str, Any], seed: int) -> dict[str, Any]:
+    return _run_seed(_open(path, name), job, seed)
+
+
+@lru_cache(maxsize=2)
+def _open(path: str, name: str) -> "Benchmark":
+    from nasbench_meta.benchmark import Benchmark
+
+    return Benchmark(path, name)
+
+
+def run_grid(bench: "Benchmark", methods: Sequence[str], tasks: Sequence[str], *, seeds: "int | Sequence[int]",
+             budget: int, out_dir: "str | os.PathLike[str]", configs: "dict[str, dict] | None" = None,
+             batch_size: int = 1, cost_budget: "float | None" = None, workers: int = 1,
+             scheduler: "str | None" = None, cache_dir: "str | os.PathLike[str] | None" = None,
+             progress: bool = True) -> list[Path]:
+    """Every method on every task; one resumable file ``out_dir/<method>-<task>.json`` each."""
+    out_dir = Path(out_dir)
+    paths = []
+    for task in tasks:
+        for spec in methods:
+            name = method_class(spec).name or spec
+            path = out_dir / f"{name}-{task}.json"
+            run_seeds(bench, task, spec, seeds=seeds, budget=budget, config=(configs or {}).get(spec),
+                      batch_size=batch_size, cost_budget=cost_budget, workers=workers, scheduler=scheduler, out=path, cache_dir=cache_dir, progress=progress)
+            paths.append(path)
+    return paths

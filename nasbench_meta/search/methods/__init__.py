@@ -1,0 +1,1 @@
+"""Built-in NAS methods (baselines); look them up with ``nasbench_meta.search.method_class``."""

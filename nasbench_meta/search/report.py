@@ -1,0 +1,230 @@
+"""Plots and tables from search results files.
+
+- per task: anytime regret (mean +- standard error over seeds) against the number of
+  queries, one PNG and one SVG per task and regret kind;
+- across tasks: each method's average rank (by mean regret; 1 = best) at every budget;
+- a markdown summary table of mean regret +- SE at chosen budgets, and final ranks.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from nasbench_meta.search import results as results_io
+
+KINDS = ("regret_test", "regret_valid")
+
+
+def _label(results: dict[str, Any]) -> str:
+    return results["method"]["name"]
+
+
+def collect(items: Sequence["dict | str | os.PathLike[str]"]) -> dict[str, dict[str, dict[str, Any]]]:
+    """task -> method label -> results; files may be given as paths or loaded documents."""
+    table: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for item in items:
+        res = item if isinstance(item, dict) else results_io.load(item)
+        label = _label(res)
+        if label in table[res["task"]]:  # same method name, other configuration: keep both apart
+            digest = hashlib.sha1(json.dumps(res["method"]["config"], sort_keys=True).encode()).hexdigest()[:6]
+            label = f"{label}#{digest}"
+        table[res["task"]][label] = res
+    if not table:
+        raise ValueError("no results given")
+    return dict(table)
+
+
+def curves(results: dict[str, Any], kind: str = "regret_test") -> np.ndarray:
+    """(seeds, budget) regret curves of one results document."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return np.array([run["scores"][kind] for run in results["runs"]], dtype=np.float64)
+
+
+def mean_se(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error over axis 0 (SE 0 for a single seed)."""
+    mean = values.mean(axis=0)
+    se = values.std(axis=0, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.zeros_like(mean)
+    return mean, se
+
+
+def summary(table: dict, budgets: Sequence[int], kind: str = "regret_test") -> pd.DataFrame:
+    """One row per (task, method, budget): mean and SE of the regret, seeds."""
+    rows = []
+    for task, methods in table.items():
+        for label, res in methods.items():
+            values = curves(res, kind)
+            mean, se = mean_se(values)
+            for b in budgets:
+                if b <= values.shape[1]:
+                    rows.append({"task": task, "method": label, "budget": int(b), "mean": float(mean[b - 1]),
+                                 "se": float(se[b - 1]), "seeds": len(values)})
+    return pd.DataFrame(rows, columns=["task", "method", "budget", "mean", "se", "seeds"])
+
+
+def average_ranks(table: dict, kind: str = "regret_test") -> pd.DataFrame:
+    """Average rank over tasks (rows: budget 1..B, columns: method) of the mean regret.
+
+    Only methods present on every task are ranked; B is the smallest budget among them.
+    """
+    methods = sorted(set.intersection(*(set(m) for m in table.values())))
+    if not methods:
+        raise ValueError("no method has results on every task: cannot rank across tasks")
+    means = {task: {m: curves(table[task][m], kind).mean(axis=0) for m in methods} for task in table}
+    horizon = min(len(v) for task in means.values() for v in task.values())
+    ranks = np.zeros((horizon, len(methods)))
+    for task in means.values():
+        stacked = np.stack([task[m][:horizon] for m in methods], axis=1)  # (horizon, methods)
+        ranks += rankdata(stacked, axis=1)
+    frame = pd.DataFrame(ranks / len(table), columns=methods, index=pd.RangeIndex(1, horizon + 1, name="queries"))
+    return frame
+
+
+def plot_task(task: str, methods: dict[str, dict[str, Any]], kind: str, stem: Path) -> list[Path]:
+    """Anytime regret of every method on one task, mean +- SE bands; writes stem.png and stem.svg."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, res in sorted(methods.items()):
+        values = curves(res, kind)
+        mean, se = mean_se(values)
+        x = np.arange(1, len(mean) + 1)
+        ax.plot(x, mean, label=f"{label} ({len(values)} seeds)")
+        ax.fill_between(x, mean - se, mean + se, alpha=0.25)
+    metric = next(iter(methods.values())).get("metric") or "score"
+    split = "test" if kind == "regret_test" else "validation"
+    ax.set(xlabel="queries (distinct architectures)", ylabel=f"{split} regret ({metric})",
+           title=f"{task}: {split} regret of the best-validation architecture", yscale="log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return _save(fig, stem)
+
+
+def plot_ranks(ranks: pd.DataFrame, kind: str, stem: Path, num_tasks: int) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method in ranks.columns:
+        ax.plot(ranks.index, ranks[method], label=method)
+    split = "test" if kind == "regret_test" else "validation"
+    ax.set(xlabel="queries (distinct architectures)", ylabel="average rank (1 = best)",
+           title=f"average rank over {num_tasks} task(s), {split} regret")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return _save(fig, stem)
+
+
+def _save(fig: Any, stem: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    fig.tight_layout()
+    for path in paths:
+        fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return paths
+
+
+def markdown(table: dict, budgets: Sequence[int], kind: str = "regret_test") -> str:
+    """Markdown: mean regret +- SE per task and method at each budget (best in bold), and ranks."""
+    frame = summary(table, budgets, kind)
+    split = "test" if kind == "regret_test" else "validation"
+    lines = [f"## Mean {split} regret +- standard error (lower is better)", ""]
+    methods = sorted(frame["method"].unique())
+    for b in budgets:
+        part = frame[frame["budget"] == b]
+        if part.empty:
+            continue
+        lines += [f"### After {b} queries", "", "| task | " + " | ".join(methods) + " |",
+                  "|---|" + "---|" * len(methods)]
+        for task in table:
+            cells = part[part["task"] == task].set_index("method")
+            best = cells["mean"].min() if len(cells) else None
+            row = []
+            for m in methods:
+                if m not in cells.index:
+                    row.append("-")
+                    continue
+                text = f"{cells.loc[m, 'mean']:.4f} +- {cells.loc[m, 'se']:.4f}"
+                row.append(f"**{text}**" if cells.loc[m, "mean"] == best else text)
+            lines.append(f"| {task} | " + " | ".join(row) + " |")
+        lines.append("")
+    lines += _queries_to_match(table, kind)
+    try:
+        ranks = average_ranks(table, kind)
+    except ValueError:
+        return "\n".join(lines)
+    shown = sorted({b for b in budgets if b <= len(ranks)} | {len(ranks)})
+    lines += [f"### Average rank over {len(table)} task(s) (1 = best)", "",
+              "| method | " + " | ".join(f"{b} queries" for b in shown) + " |", "|---|" + "---|" * len(shown)]
+    for m in ranks.columns:
+        lines.append(f"| {m} | " + " | ".join(f"{ranks.loc[b, m]:.2f}" for b in shown) + " |")
+    seeds = sorted({len(r["runs"]) for methods_ in table.values() for r in methods_.values()})
+    lines += ["", f"Seeds per method and task: {', '.join(map(str, seeds))}. Regret: "
+              f"{next(iter(next(iter(table.values())).values()))['reference']['definition']}.", ""]
+    return "\n".join(lines)
+
+
+def queries_to_reach(res: dict[str, Any], target: float, kind: str = "regret_test") -> "int | None":
+    """First number of queries at which the mean regret is at most ``target`` (None: never)."""
+    mean = curves(res, kind).mean(axis=0)
+    hits = np.flatnonzero(mean <= target + 1e-12)
+    return int(hits[0]) + 1 if len(hits) else None
+
+
+def _queries_to_match(table: dict, kind: str, reference: str = "rs") -> list[str]:
+    """How many queries each method needs to match the reference method's final mean regret."""
+    tasks = [t for t in table if reference in table[t]]
+    if not tasks:
+        return []
+    methods = sorted({m for t in tasks for m in table[t]})
+    lines = [f"### Queries needed to match {reference}'s final mean regret", "",
+             "| task | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    for task in tasks:
+        ref = table[task][reference]
+        target = float(curves(ref, kind).mean(axis=0)[-1])
+        cells = []
+        for m in methods:
+            hit = queries_to_reach(table[task][m], target, kind) if m in table[task] else None
+            cells.append("-" if m not in table[task] else (str(hit) if hit else "never"))
+        lines.append(f"| {task} (budget {ref['budget']['queries']}) | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def make_report(items: Sequence["dict | str | os.PathLike[str]"], out_dir: "str | os.PathLike[str]",
+                budgets: Sequence[int] = (20, 100)) -> dict[str, list[Path]]:
+    """Write every plot and the markdown summary into ``out_dir``; returns the paths by kind."""
+    table = collect(items)
+    out_dir = Path(out_dir)
+    written: dict[str, list[Path]] = {"task_plots": [], "rank_plots": [], "tables": []}
+    for kind in KINDS:
+        for task, methods in table.items():
+            written["task_plots"] += plot_task(task, methods, kind, out_dir / f"{task}-{kind}")
+        try:
+            ranks = average_ranks(table, kind)
+        except ValueError:
+            continue
+        written["rank_plots"] += plot_ranks(ranks, kind, out_dir / f"average-rank-{kind}", len(table))
+        path = out_dir / f"average-rank-{kind}.csv"
+        ranks.to_csv(path)
+        written["tables"].append(path)
+    text = markdown(table, budgets, "regret_test") + "\n" + markdown(table, budgets, "regret_valid")
+    path = out_dir / "summary.md"
+    path.write_text(text)
+    written["tables"].append(path)
+    return written

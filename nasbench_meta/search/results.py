@@ -1,0 +1,211 @@
+"""The versioned search-results file: build, save, load, verify and re-score.
+
+A results file holds one method on one task: method metadata (name, version, spec,
+configuration), benchmark, task, budget, seeds, and per seed the full trajectory (every
+queried key in order with the revealed validation score, the repeated flag and the
+simulated cost) plus the scores. Scores are derived data: ``rescore`` recomputes them
+from the trajectories and the table alone, and ``verify`` lists every way a file
+disagrees with the table (for leaderboard submissions).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import nasbench_meta
+from nasbench_meta.search.scoring import SEEDS, reference, score_run
+
+if TYPE_CHECKING:
+    from nasbench_meta.benchmark import Benchmark
+
+FORMAT = "nasbench-meta search results"
+SCHEMA_VERSION = 1
+TOLERANCE = 1e-9  # revealed values are stored as exact float repr; allow only rounding noise
+
+
+def new_results(bench: "Benchmark", task: str, method_meta: dict[str, Any], *, budget: int,
+                batch_size: int, cost_budget: "float | None") -> dict[str, Any]:
+    """An empty results document for ``runs`` to be added to."""
+    cost_metric = bench.task_info(task).get("cost_metric") or None
+    return {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "method": method_meta,
+        "benchmark": {"name": bench.name, "space": bench.space.name, "num_architectures": int(len(bench.keys))},
+        "task": task,
+        "metric": bench.task_info(task).get("metric"),
+        "split": "valid",        # what the search was shown; test is used for scoring only
+        "seed_aggregation": SEEDS,
+        "budget": {"queries": int(budget), "cost": cost_budget, "cost_metric": cost_metric,
+                   "batch_size": int(batch_size)},
+        "reference": reference(bench, task),
+        "seeds": [],
+        "runs": [],
+        "created_by": {"nasbench_meta": nasbench_meta.__version__, "python": platform.python_version()},
+    }
+
+
+def add_run(results: dict[str, Any], run: dict[str, Any]) -> None:
+    """Insert a seed's run, keeping runs sorted by seed (replaces a run of the same seed)."""
+    runs = {r["seed"]: r for r in results["runs"]}
+    runs[run["seed"]] = run
+    results["runs"] = [runs[s] for s in sorted(runs)]
+    results["seeds"] = sorted(runs)
+
+
+def save(results: dict[str, Any], path: "str | os.PathLike[str]") -> Path:
+    """Write atomically: an interrupted write never leaves a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(results, f, separators=(",", ":"))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path: "str | os.PathLike[str]") -> dict[str, Any]:
+    """Read a results file, with clear errors for anything that is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no results file at {path}")
+    try:
+        results = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); is it a search results file?") from None
+    if not isinstance(results, dict) or results.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a nasbench-meta search results file")
+    if results.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"{path} has schema_version {results.get('schema_version')}; this nasbench-meta "
+                         f"reads version {SCHEMA_VERSION}")
+    return results
+
+
+def rescore(results: dict[str, Any], bench: "Benchmark") -> dict[str, Any]:
+    """A copy of ``results`` with the reference and every run's scores recomputed from the
+    trajectories and the table alone (recorded scores are ignored)."""
+    out = copy.deepcopy(results)
+    task, budget = out["task"], int(out["budget"]["queries"])
+    out["reference"] = reference(bench, task)
+    for run in out["runs"]:
+        traj = run["trajectory"]
+        run["scores"] = score_run(bench, task, traj["keys"], traj["repeated"], budget, out["reference"])
+    return out
+
+
+def verify(results: dict[str, Any], bench: "Benchmark") -> list[str]:
+    """Every problem found in ``results`` against ``bench``; an empty list means it checks out.
+
+    Checks the header, that each trajectory holds only keys of the task, that revealed
+    values match the table's validation scores, that repeated flags and costs are
+    consistent, that no run exceeds its budget, and that recorded scores equal ``rescore``.
+    """
+    problems = _check_header(results, bench)
+    if problems:
+        return problems
+    task, budget = results["task"], int(results["budget"]["queries"])
+    seeds = [r.get("seed") for r in results["runs"]]
+    if sorted(seeds) != sorted(results["seeds"]) or len(set(seeds)) != len(seeds):
+        problems.append(f"seeds {results['seeds']} do not match the runs' seeds {seeds} (or repeat)")
+    valid = np.asarray(bench.scores(task, split="valid", seeds=SEEDS))
+    ref = reference(bench, task)
+    for key in ("best_valid", "best_test"):
+        if abs(results["reference"].get(key, np.nan) - ref[key]) > TOLERANCE:
+            problems.append(f"reference {key} is {results['reference'].get(key)}, the table says {ref[key]}")
+    cost_metric = results["budget"].get("cost_metric")
+    cost = np.asarray(bench.metric(task, cost_metric)) if cost_metric else None
+    for run in results["runs"]:
+        found = _check_run(run, bench, task, budget, valid, ref)
+        problems += found or _check_cost(run, bench, cost, results["budget"].get("cost"))
+    return problems
+
+
+def _check_cost(run: dict[str, Any], bench: "Benchmark", cost: "np.ndarray | None",
+                cost_budget: "float | None") -> list[str]:
+    """Charged costs match the table (0 for re-queries); the run stopped once the budget was spent."""
+    traj = run.get("trajectory") or {}
+    charged = traj.get("cost", [])
+    if cost is None:
+        return [] if all(c == 0 for c in charged) else [f"seed {run.get('seed')}: costs charged on a task "
+                                                        "without a cost metric"]
+    problems = []
+    for i, (key, flag, c) in enumerate(zip(traj["keys"], traj["repeated"], charged)):
+        truth = 0.0 if flag else float(cost[bench.row(key)])
+        if abs(c - truth) > TOLERANCE:
+            problems.append(f"seed {run.get('seed')}: query {i} (key {key}) charged {c}, the table says {truth}")
+    if cost_budget is not None and sum(charged[:-1]) >= cost_budget:
+        problems.append(f"seed {run.get('seed')}: kept querying after spending the cost budget {cost_budget}")
+    return problems
+
+
+def _check_header(results: dict[str, Any], bench: "Benchmark") -> list[str]:
+    if results.get("format") != FORMAT:
+        return ["not a nasbench-meta search results document (format field)"]
+    if results.get("schema_version") != SCHEMA_VERSION:
+        return [f"schema_version {results.get('schema_version')} is not {SCHEMA_VERSION}"]
+    problems = []
+    for field in ("method", "benchmark", "task", "budget", "seeds", "runs", "reference"):
+        if field not in results:
+            problems.append(f"missing field {field!r}")
+    if problems:
+        return problems
+    if results["benchmark"].get("name") != bench.name:
+        problems.append(f"results are for benchmark {results['benchmark'].get('name')!r}, not {bench.name!r}")
+    if results["task"] not in bench.tasks:
+        problems.append(f"unknown task {results['task']!r}; {bench.name} has {', '.join(bench.tasks)}")
+    queries = results["budget"].get("queries")
+    if not isinstance(queries, int) or queries < 1:
+        problems.append(f"budget.queries must be a positive integer, got {queries!r}")
+    return problems
+
+
+def _check_run(run: dict[str, Any], bench: "Benchmark", task: str, budget: int,
+               valid: np.ndarray, ref: dict[str, Any]) -> list[str]:
+    seed = run.get("seed")
+    where = f"seed {seed}"
+    traj = run.get("trajectory") or {}
+    keys, values, repeated = traj.get("keys", []), traj.get("valid", []), traj.get("repeated", [])
+    if not (len(keys) == len(values) == len(repeated)) or not keys:
+        return [f"{where}: trajectory keys/valid/repeated are empty or differ in length"]
+    problems, seen, covered = [], set(), set(bench.task_keys(task).tolist())
+    for i, (key, value, flag) in enumerate(zip(keys, values, repeated)):
+        if not isinstance(key, int) or key not in covered:
+            problems.append(f"{where}: query {i} key {key!r} is not an architecture of {task}")
+            continue
+        truth = float(valid[bench.row(key)])
+        if not isinstance(value, (int, float)) or abs(value - truth) > TOLERANCE:
+            problems.append(f"{where}: query {i} (key {key}) reveals {value!r}, the table's validation score is {truth!r}")
+        if bool(flag) != (key in seen):
+            problems.append(f"{where}: query {i} (key {key}) has repeated={flag}, should be {key in seen}")
+        seen.add(key)
+    if len(seen) > budget:
+        problems.append(f"{where}: {len(seen)} distinct architectures queried, budget is {budget}")
+    if run.get("num_queries") != len(seen):
+        problems.append(f"{where}: num_queries is {run.get('num_queries')}, the trajectory has {len(seen)}")
+    if problems:
+        return problems
+    expected = score_run(bench, task, keys, repeated, budget, ref)
+    recorded = run.get("scores") or {}
+    for name, value in expected.items():
+        got = recorded.get(name)
+        if isinstance(value, list):
+            ok = isinstance(got, list) and len(got) == len(value) and np.allclose(got, value, atol=TOLERANCE, rtol=0)
+        elif isinstance(value, float):
+            ok = isinstance(got, (int, float)) and abs(got - value) <= TOLERANCE
+        else:
+            ok = got == value
+        if not ok:
+            problems.append(f"{where}: recorded scores.{name} disagree with the table (rescore gives "
+                            f"{value if not isinstance(value, list) else f'{value[-1]} at the end'})")
+    return problems

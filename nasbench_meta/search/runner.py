@@ -1,0 +1,109 @@
+"""Drive a method against a task's oracle under a budget, recording every query."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nasbench_meta.search.api import Method, SearchProblem
+from nasbench_meta.search.scoring import score_run
+from nasbench_meta.spaces import UnknownArchitectureError
+
+if TYPE_CHECKING:
+    from nasbench_meta.benchmark import Benchmark
+
+
+class MethodError(RuntimeError):
+    """A method broke the ask/tell contract (bad proposal, endless re-proposals...)."""
+
+
+@dataclass
+class Trajectory:
+    """Every query of one run, in order: what the method was shown."""
+
+    keys: list[int] = field(default_factory=list)
+    valid: list[float] = field(default_factory=list)
+    repeated: list[bool] = field(default_factory=list)
+    cost: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, list]:
+        return {"keys": self.keys, "valid": self.valid, "repeated": self.repeated, "cost": self.cost}
+
+
+def cost_metric(bench: "Benchmark", task: str) -> "str | None":
+    """The task's simulated-cost metric, or None (NAS-Bench-Graph's light tables declare none)."""
+    return bench.task_info(task).get("cost_metric") or None
+
+
+def make_problem(bench: "Benchmark", task: str, budget: int, candidates: np.ndarray) -> SearchProblem:
+    return SearchProblem(space=bench.space, task=task, candidates=candidates, budget=budget,
+                         metric=str(bench.task_info(task).get("metric", "score")),
+                         covers_space=len(candidates) == len(bench.keys))
+
+
+def check_budget(bench: "Benchmark", task: str, budget: int, cost_budget: "float | None") -> None:
+    """Clear errors for budgets a task cannot honour."""
+    if int(budget) != budget or budget < 1:
+        raise ValueError(f"budget must be a positive number of queries, got {budget}")
+    covered = len(bench.task_keys(task))
+    if budget > covered:
+        raise ValueError(f"budget {budget} exceeds the {covered} architectures {task} covers; lower --budget")
+    if cost_budget is not None and cost_metric(bench, task) is None:
+        raise ValueError(f"{task} declares no cost metric (NAS-Bench-Graph's light tables hold no training "
+                         "times), so a cost budget cannot be simulated: use a query budget only")
+
+
+def run_search(method: Method, bench: "Benchmark", task: str, *, budget: int, seed: int,
+               batch_size: int = 1, cost_budget: "float | None" = None,
+               max_stall: int = 10_000) -> dict[str, Any]:
+    """One seeded run of ``method`` on ``task``; returns the run record (trajectory + scores).
+
+    The method sees a :class:`SearchProblem` and Observations only. The run ends when
+    ``budget`` distinct architectures were queried, or the simulated cost reached
+    ``cost_budget`` (tasks with a cost metric only). Re-queries are free and flagged.
+    ``max_stall`` proposals in a row without a new architecture abort the run.
+    """
+    start = time.perf_counter()  # wall time covers everything the runner does, scoring included
+    check_budget(bench, task, budget, cost_budget)
+    oracle = bench.oracle(task, budget=budget)
+    problem = make_problem(bench, task, budget, oracle.candidates)
+    method_s = 0.0
+    tick = time.perf_counter()
+    method.setup(problem, np.random.default_rng(seed))
+    method_s += time.perf_counter() - tick
+    traj, stall = Trajectory(), 0
+    while oracle.num_queries < budget and (cost_budget is None or oracle.total_cost < cost_budget):
+        want = min(batch_size, budget - oracle.num_queries)
+        tick = time.perf_counter()
+        proposals = list(method.ask(want))
+        method_s += time.perf_counter() - tick
+        if not 0 < len(proposals) <= want:
+            raise MethodError(f"{method.name}.ask({want}) returned {len(proposals)} proposals; "
+                              f"return between 1 and {want}")
+        observations = [_query(oracle, method, p) for p in proposals]
+        for obs in observations:
+            traj.keys.append(obs.key)
+            traj.valid.append(obs.valid_score)
+            traj.repeated.append(obs.repeated)
+            traj.cost.append(obs.cost)
+        stall = stall + len(observations) if all(o.repeated for o in observations) else 0
+        if stall > max_stall:
+            raise MethodError(f"{method.name} proposed {stall} already-queried architectures in a row "
+                              f"after {oracle.num_queries} distinct queries; it is stuck")
+        tick = time.perf_counter()
+        method.tell(observations)
+        method_s += time.perf_counter() - tick
+    scores = score_run(bench, task, traj.keys, traj.repeated, budget)
+    return {"seed": int(seed), "trajectory": traj.to_dict(), "num_queries": oracle.num_queries,
+            "total_cost": oracle.total_cost, "scores": scores,
+            "timing": {"wall_s": time.perf_counter() - start, "method_s": method_s}}
+
+
+def _query(oracle: Any, method: Method, proposal: Any):
+    try:
+        return oracle.query(proposal)
+    except (UnknownArchitectureError, KeyError, TypeError, ValueError) as exc:
+        raise MethodError(f"{method.name} proposed {proposal!r}, which is not an architecture of "
+                          f"{oracle.task}: {exc}") from None

@@ -1,0 +1,48 @@
+"""`nasbench-meta harness run | batch | validate` end to end (tiny fidelities)."""
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from nasbench_meta.cli import harness
+from nasbench_meta.harness.runs import RunsStore
+
+
+def _main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="nasbench-meta")
+    harness.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def _common(bench_root, planetoid_root, runs):
+    return ["--root", str(bench_root), "--data-root", str(planetoid_root), "--runs", str(runs)]
+
+
+def test_run_trains_stores_and_reports(bench_root, planetoid_root, tmp_path, capsys):
+    runs = tmp_path / "runs.h5"
+    argv = ["harness", "run", "--arch", "0,1,2,3|skip,skip,skip,gcn", "--task", "cora", "--seeds", "0", "1",
+            "--epochs", "2", "--json", *_common(bench_root, planetoid_root, runs)]
+    assert _main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    (row,) = out["architectures"]
+    assert row["key"] == 88881 and row["seeds"] == 2 and 0 < row["table_test"] < 1
+    assert out["summary"]["epochs"] == 2 and out["summary"]["seeds"] == [0, 1]
+    assert len(RunsStore(runs).table()) == 2
+    assert _main(argv) == 0                      # rerun: nothing new trained or stored
+    assert len(RunsStore(runs).table()) == 2
+
+
+def test_sample_needs_a_seed(bench_root, planetoid_root, tmp_path):
+    with pytest.raises(ValueError, match="--sample-seed"):
+        _main(["harness", "batch", "--sample", "2", *_common(bench_root, planetoid_root, tmp_path / "r.h5")])
+
+
+def test_validate_trains_a_predictors_top_k(bench_root, planetoid_root, tmp_path, capsys):
+    argv = ["harness", "validate", "--predictor", "mean-rank", "--task", "cora", "--top", "1", "--shots", "5",
+            "--seed", "0", "--seeds", "0", "--epochs", "1", *_common(bench_root, planetoid_root, tmp_path / "r.h5")]
+    assert _main(argv) == 0
+    out = capsys.readouterr().out
+    assert "predicted" in out and "predictor mean-rank" in out and "1/1 architectures measured" in out

@@ -1,0 +1,32 @@
+"""The Dask executor on a local cluster of 2 workers (loopback); results come back to one writer."""
+from __future__ import annotations
+
+import pytest
+
+from nasbench_meta.harness.executors import DaskExecutor, Job, make_executor, run_jobs
+from nasbench_meta.harness.runs import RunsStore
+
+distributed = pytest.importorskip("distributed")
+
+
+def test_dask_local_cluster_trains_and_the_driver_stores(tmp_path, planetoid_root):
+    # Threads in this process (fast to start) but real TCP on loopback, like a remote cluster.
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                       protocol="tcp", host="127.0.0.1", dashboard_address=None)
+    executor = DaskExecutor(cluster=cluster)
+    try:
+        jobs = [Job(k, "cora", (0,), epochs=2, data_root=str(planetoid_root)) for k in (88881, 88887)]
+        store = RunsStore(tmp_path / "runs.h5")
+        result = run_jobs(jobs, store, executor, progress=False)
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        assert len(executor._get_client().scheduler_info()["workers"]) == 2
+    finally:
+        executor.close()
+        cluster.close()
+    assert not result.failures and len(result.runs) == 2
+    assert sorted(store.table().key) == [88881, 88887]
+
+
+def test_scheduler_address_selects_dask():
+    ex = make_executor("local", scheduler="tcp://127.0.0.1:8786")
+    assert isinstance(ex, DaskExecutor) and ex.scheduler == "tcp://127.0.0.1:8786"

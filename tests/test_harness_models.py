@@ -1,0 +1,105 @@
+"""The harness's models: parameter counts against the table, fast path against reference."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from nasbench_meta.harness.batched import BatchedNet, GraphContext
+from nasbench_meta.harness.data import load_task
+from nasbench_meta.harness.models import (NasBenchGraphNet, build_model, count_parameters,
+                                          parameter_count)
+from nasbench_meta.spaces import Architecture
+
+
+@pytest.mark.parametrize("task", ["cora", "citeseer"])
+def test_parameter_counts_equal_the_table(bench, task):
+    """Real PyG models of 300 seeded architectures have exactly the table's `para`."""
+    keys = np.random.default_rng(0).choice(bench.task_keys(task), 300, replace=False)
+    table = bench.metric(task, "params_m")[bench.rows(keys)]
+    counts = np.array([count_parameters(build_model(int(k), task)) for k in keys])
+    assert np.array_equal(counts, np.round(table * 1e6).astype(np.int64))
+
+
+@pytest.mark.parametrize("task", ["cora", "citeseer"])
+def test_every_key_has_the_table_parameter_count(bench, task):
+    keys = bench.task_keys(task)
+    table = np.round(bench.metric(task, "params_m")[bench.rows(keys)] * 1e6).astype(np.int64)
+    counts = np.array([parameter_count(int(k), task) for k in keys])
+    assert len(keys) == 26206 and np.array_equal(counts, table)
+
+
+def test_parameter_formula_is_the_model():
+    for arch in ["0,0,0,0|gat,gin,cheb,arma", "0,1,2,3|skip,sage,graph,fc", "0,1,1,2|gcn,skip,gat,arma"]:
+        for task in ("cora", "cs", "computers", "arxiv"):
+            assert parameter_count(arch, task) == count_parameters(build_model(arch, task))
+
+
+def test_model_is_built_from_the_canonical_architecture():
+    # Isomorphic spellings of one architecture give the same model.
+    a = build_model("0,0,0,1|gcn,gat,sage,fc", "cora")
+    b = build_model(Architecture((0, 0, 0, 1), ("gcn", "sage", "gat", "fc")).canonical(), "cora")
+    assert a.arch == b.arch and str(a) == str(b)
+
+
+# Every op, reading the raw input and reading a hidden node, as leaf and inner node.
+ARCHS = ["0,0,0,0|gat,gcn,gin,cheb", "0,0,0,0|sage,arma,graph,fc", "0,1,2,3|skip,gcn,gin,cheb",
+         "0,1,2,3|gat,sage,graph,arma", "0,1,1,2|fc,gat,fc,skip"]
+
+
+@pytest.fixture(scope="module")
+def cora(planetoid_root):
+    return load_task("cora", planetoid_root)
+
+
+def _models(arch, data, seeds, **protocol):
+    out = []
+    for s in seeds:
+        torch.manual_seed(s)
+        m = build_model(arch, "cora", data.num_features, int(data.num_classes))
+        p = dataclasses.replace(m.protocol, **protocol)
+        torch.manual_seed(s)
+        out.append(NasBenchGraphNet(m.arch, p, m.in_dim, m.out_dim))
+    return out
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_fast_forward_equals_reference(arch, cora):
+    """The batched fast model computes what the reference PyG modules compute."""
+    ctx = GraphContext.build(cora, "cpu")
+    for training in (False, True):
+        models = _models(arch, cora, [0, 1], dropout=0.0)
+        for m in models:  # non-trivial BN statistics for the eval path
+            for bn in m.bns:
+                bn.running_mean.normal_()
+                bn.running_var.uniform_(0.5, 2.0)
+        net = BatchedNet(models, [0, 1], ctx)
+        net.training = training
+        rows = "train" if training else "eval"
+        out = net.forward(rows)
+        loss = out.square().sum()
+        loss.backward()
+        for s, model in enumerate(models):
+            model.train(training)
+            ref = model(cora.x, cora.edge_index)[ctx.rows[rows]]
+            torch.testing.assert_close(out[:, s].detach(), ref.detach(), rtol=1e-4, atol=1e-4)
+            if training:  # gradients too (raw-input weights live in one stacked tensor)
+                ref.square().sum().backward()
+                scale = max(p.grad.abs().max() for p in model.parameters() if p.grad is not None)
+                for name, p in model.named_parameters():
+                    if name in net.params and p.grad is not None:
+                        err = (net.params[name].grad[s] - p.grad).abs().max()
+                        assert err <= 1e-3 * scale, name
+
+
+def test_pre_and_post_layers_match_reference(cora):
+    """Protocols with pre-processing and two post layers (other tasks) on the same graph."""
+    ctx = GraphContext.build(cora, "cpu")
+    models = _models("0,1,1,2|skip,gat,fc,arma", cora, [3], num_pre=2, num_pro=2, dropout=0.0)
+    net = BatchedNet(models, [3], ctx)
+    net.training = False
+    models[0].eval()
+    ref = models[0](cora.x, cora.edge_index)[ctx.rows["eval"]]
+    torch.testing.assert_close(net.forward("eval")[:, 0].detach(), ref.detach(), rtol=1e-4, atol=1e-4)

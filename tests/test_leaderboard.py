@@ -1,0 +1,281 @@
+"""NAS leaderboard: submissions of real search runs are verified, stored, rendered; bad ones rejected."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasbench_meta.cli.main import main
+from nasbench_meta.leaderboard import actions
+from nasbench_meta.leaderboard.schema import SubmissionRejected, load_submission, make_submission
+from nasbench_meta.leaderboard.storage import BoardStore, checkout_boards_dir, default_boards_dir
+from nasbench_meta.leaderboard.verify import required_tasks
+from nasbench_meta.search.experiment import run_seeds
+
+URL = "https://example.org/nasbench-meta"
+
+
+def _results(bench, method: str, seeds: list[int]) -> list[dict]:
+    # Real runs: budget 100 and 10 seeds are what the board requires, and cheap on tables.
+    return [run_seeds(bench, task, method, seeds=seeds, budget=100, progress=False) for task in required_tasks(bench)]
+
+
+@pytest.fixture(scope="module")
+def rs_results(bench) -> list[dict]:
+    return _results(bench, "rs", list(range(10)))
+
+
+@pytest.fixture(scope="module")
+def rs2_results(bench) -> list[dict]:
+    return _results(bench, "rs", list(range(10, 20)))
+
+
+def _submission(results: list[dict], name: str = "Random search", version: str = "1") -> dict:
+    return make_submission(board="nas", benchmark="nas-bench-graph", name=name, version=version,
+                           authors=["nasbench-meta tests"], url=URL, config={}, results=copy.deepcopy(results))
+
+
+def _snapshot(directory: Path) -> dict[str, str]:
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def board(tmp_path, bench, rs_results) -> Path:
+    """A boards directory with one accepted entry."""
+    boards = tmp_path / "boards"
+    actions.submit(_submission(rs_results), boards_dir=boards, bench=bench)
+    return boards
+
+
+def _chosen_test(bench, task: str, run: dict, budget: int) -> float:
+    """Independent re-computation: best validation among the first `budget` distinct queries."""
+    traj = run["trajectory"]
+    keys = [k for k, rep in zip(traj["keys"], traj["repeated"]) if not rep][:budget]
+    rows = bench.rows(keys)
+    valid = bench.scores(task, split="valid", seeds="mean")[rows]
+    return float(bench.scores(task, split="test", seeds="mean")[rows][int(np.argmax(valid))])
+
+
+def test_valid_submission_is_accepted_stored_and_rendered(board, bench, rs_results):
+    store = BoardStore(board, "nas-bench-graph", "nas")
+    [entry] = store.entries()
+    assert entry.id == "random-search--1"
+    assert (store.dir / "entries" / "random-search--1.json").is_file()
+    cora = next(r for r in rs_results if r["task"] == "cora")
+    expected = np.mean([_chosen_test(bench, "cora", run, 100) for run in cora["runs"]])
+    assert np.mean(entry.summary["tasks"]["cora"]["at_budget"]["100"]["test"]) == pytest.approx(expected, abs=1e-12)
+    readme = (store.dir / "README.md").read_text()
+    assert "| 1 | Random search | 1 | 10 |" in readme
+    cora_se = np.std([_chosen_test(bench, "cora", run, 100) for run in cora["runs"]], ddof=1) / np.sqrt(10)
+    assert f"{expected:.4f} ± {cora_se:.4f}" in readme
+    html = (store.dir / "index.html").read_text()
+    assert "<td>Random search</td>" in html and 'src="plots/anytime_regret.svg"' in html
+    assert (store.dir / "plots" / "anytime_regret.svg").read_bytes().startswith(b"<?xml")
+
+
+def test_second_entry_is_ranked_against_the_first(board, bench, rs2_results):
+    actions.submit(_submission(rs2_results, name="Random search B"), boards_dir=board, bench=bench)
+    from nasbench_meta.leaderboard.boards import nas_board
+
+    nb = nas_board("nas-bench-graph", BoardStore(board, "nas-bench-graph", "nas").entries())
+    assert [r.entry.id for r in nb.rows] != [] and len(nb.rows) == 2
+    for b in (20, 50, 100):
+        assert sum(r.avg_rank[b] for r in nb.rows) == pytest.approx(3.0)  # ranks 1 and 2 per task
+    readme = (board / "nas-bench-graph" / "nas" / "README.md").read_text()
+    assert "Random search B" in readme
+
+
+def _bad(results: list[dict], task: str = "cora") -> tuple[list[dict], dict]:
+    out = copy.deepcopy(results)
+    return out, next(r for r in out if r["task"] == task)
+
+
+def _exceed_budget(bench, results):
+    out, cora = _bad(results)
+    over = run_seeds(bench, "cora", "rs", seeds=[0], budget=101, progress=False)["runs"][0]
+    cora["runs"][0] = over  # 101 distinct queries in a file declaring 100
+    return out
+
+
+def _mutations(bench):
+    def claimed(r):
+        out, cora = _bad(r)
+        cora["runs"][3]["scores"]["test"] += 0.01
+        return out
+
+    def outside(r):
+        out, cora = _bad(r)
+        cora["runs"][0]["trajectory"]["keys"][5] = 99999999
+        return out
+
+    def revealed(r):
+        out, cora = _bad(r)
+        cora["runs"][0]["trajectory"]["valid"][2] += 0.05
+        return out
+
+    def few_seeds(r):
+        out, cora = _bad(r)
+        cora["runs"], cora["seeds"] = cora["runs"][:9], cora["seeds"][:9]
+        return out
+
+    def missing(r):
+        return [x for x in copy.deepcopy(r) if x["task"] != "arxiv"]
+
+    def results_version(r):
+        out, cora = _bad(r)
+        cora["schema_version"] = 99
+        return out
+
+    return {
+        "claimed-mismatch": claimed,
+        "key-outside-space": outside,
+        "revealed-mismatch": revealed,
+        "budget-exceeded": lambda r: _exceed_budget(bench, r),
+        "too-few-seeds": few_seeds,
+        "missing-task": missing,
+        "unknown-schema-version": results_version,
+    }
+
+
+@pytest.mark.parametrize("code", ["claimed-mismatch", "key-outside-space", "revealed-mismatch", "budget-exceeded",
+                                  "too-few-seeds", "missing-task", "unknown-schema-version"])
+def test_bad_results_are_rejected_with_reason_and_board_unchanged(code, board, bench, rs2_results):
+    before = _snapshot(board)
+    doc = _submission(_mutations(bench)[code](rs2_results), name="Bad method")
+    verdict = actions.validate(doc, boards_dir=board, bench=bench)
+    assert not verdict.accepted
+    assert code in {p.code for p in verdict.problems}, verdict.problems
+    with pytest.raises(SubmissionRejected) as exc:
+        actions.submit(doc, boards_dir=board, bench=bench)
+    assert code in {p.code for p in exc.value.problems}
+    assert _snapshot(board) == before
+
+
+def test_duplicates_are_rejected(board, bench, rs_results, rs2_results):
+    before = _snapshot(board)
+    same = actions.validate(_submission(rs_results), boards_dir=board, bench=bench)
+    renamed = actions.validate(_submission(rs_results, name="Another name"), boards_dir=board, bench=bench)
+    same_version = actions.validate(_submission(rs2_results), boards_dir=board, bench=bench)
+    for verdict, text in ((same, "same results"), (renamed, "same results"), (same_version, "bump method.version")):
+        assert [p.code for p in verdict.problems if p.code == "duplicate-entry"], verdict.problems
+        assert any(text in p.message for p in verdict.problems)
+    assert actions.validate(_submission(rs2_results, version="2"), boards_dir=board, bench=bench).accepted
+    assert _snapshot(board) == before
+
+
+def test_bad_envelopes_are_rejected(tmp_path, board, bench, rs2_results):
+    before = _snapshot(board)
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text('{"format": "nasbench-meta leaderboard submission", ')
+    with pytest.raises(SubmissionRejected) as exc:
+        load_submission(garbage)
+    assert exc.value.problems[0].code == "malformed-json" and "line 1" in exc.value.problems[0].message
+
+    doc = _submission(rs2_results, name="Other")
+    future = {**doc, "schema_version": 2}
+    no_url = {**doc, "method": {**doc["method"], "url": "not a url"}}
+    wrong_bench = {**doc, "benchmark": "nas-bench-201"}
+    for bad, code in ((future, "unknown-schema-version"), (no_url, "missing-field"), (wrong_bench, "wrong-benchmark")):
+        verdict = actions.validate(bad, boards_dir=board, bench=bench)
+        assert code in {p.code for p in verdict.problems}, verdict.problems
+    assert _snapshot(board) == before
+
+
+def test_crash_while_rendering_changes_nothing(monkeypatch, board, bench, rs2_results):
+    before = _snapshot(board)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(actions, "render_board", broken)
+    with pytest.raises(RuntimeError, match="render failed"):
+        actions.submit(_submission(rs2_results, name="Other"), boards_dir=board, bench=bench)
+    assert _snapshot(board) == before
+
+
+def test_rendering_is_deterministic(board, tmp_path):
+    store = BoardStore(board, "nas-bench-graph", "nas")
+    first = _snapshot(store.dir)
+    actions.render_all(board)
+    assert _snapshot(store.dir) == first
+    copy_dir = tmp_path / "copy"
+    shutil.copytree(board, copy_dir)
+    for p in (copy_dir / "nas-bench-graph" / "nas").rglob("*"):
+        if p.is_file() and p.parent.name != "entries":
+            p.unlink()
+    actions.render_all(copy_dir)
+    assert _snapshot(copy_dir / "nas-bench-graph" / "nas") == first
+
+
+def test_check_detects_an_edited_entry(board, bench):
+    assert actions.check_all(board, bench=bench) == {"nas-bench-graph/nas/random-search--1": []}
+    path = board / "nas-bench-graph" / "nas" / "entries" / "random-search--1.json"
+    doc = json.loads(path.read_text())
+    doc["verification"]["summary"]["tasks"]["cora"]["at_budget"]["100"]["test"][0] += 0.05
+    path.write_text(json.dumps(doc))
+    [problems] = actions.check_all(board, bench=bench).values()
+    assert problems and "differ" in problems[0]
+
+
+def test_cli_pack_validate_submit_render(tmp_path, bench_root, rs2_results, capsys):
+    files = []
+    for res in rs2_results:
+        files.append(tmp_path / f"{res['task']}.json")
+        files[-1].write_text(json.dumps(res))
+    sub, boards = tmp_path / "sub.json", tmp_path / "boards"
+    assert main(["leaderboard", "pack", "--board", "nas", "--name", "RS cli", "--version", "0.1", "--author", "me",
+                 "--url", URL, "-o", str(sub), *map(str, files)]) == 0
+    common = ["--root", str(bench_root), "--boards-dir", str(boards)]
+    assert main(["leaderboard", "validate", str(sub), *common]) == 0
+    assert "OK: would be accepted on nas-bench-graph/nas as rs-cli--0-1" in capsys.readouterr().out
+    assert main(["leaderboard", "submit", str(sub), *common]) == 0
+    assert main(["leaderboard", "submit", str(sub), *common]) == 1
+    assert "duplicate-entry" in capsys.readouterr().err
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("not json")
+    assert main(["leaderboard", "validate", str(garbage), *common]) == 1
+    assert "malformed-json" in capsys.readouterr().err
+    assert main(["leaderboard", "render", "--boards-dir", str(boards)]) == 0
+    assert main(["leaderboard", "check", *common]) == 0
+
+
+def test_default_boards_dir_is_the_checkout_folder(monkeypatch, tmp_path):
+    repo_boards = Path(__file__).resolve().parents[1] / "leaderboards"
+    assert checkout_boards_dir() == repo_boards
+    assert default_boards_dir(tmp_path) == tmp_path
+    monkeypatch.setattr("nasbench_meta.leaderboard.storage.checkout_boards_dir", lambda: None)
+    monkeypatch.setenv("NASBENCH_META_HOME", str(tmp_path / "home"))
+    assert default_boards_dir() == tmp_path / "home" / "leaderboards"
+
+
+def test_demo_stage_renders_touched_boards_without_writing_them(tmp_path, board, bench, rs2_results, capsys):
+    before = _snapshot(board)
+    paths = actions.demo_stage([_submission(rs2_results, name="Demo run")], out_dir=tmp_path / "demo",
+                               boards_dir=board, bench=bench)
+    assert tmp_path / "demo" / "leaderboards" / "nas-bench-graph" / "nas" / "index.html" in paths
+    assert "Demo run" in (tmp_path / "demo" / "leaderboards" / "nas-bench-graph" / "nas" / "README.md").read_text()
+    assert "nas-bench-graph/nas: 2 entries" in capsys.readouterr().out
+    assert _snapshot(board) == before
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (Debian: apt-get install -y chromium)")
+def test_html_page_loads_in_headless_chromium(board, tmp_path):
+    page = board / "nas-bench-graph" / "nas" / "index.html"
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files"]
+    dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert "<table" in dom and "Random search" in dom and "Avg rank @100" in dom
+    assert "Aggregate over the 8 required tasks" in dom
+    shot = tmp_path / "board.png"
+    subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1280,1600", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000

@@ -1,0 +1,122 @@
+"""Predictor leaderboard: a real leave-one-task-out evaluation is verified, stored and rendered."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasbench_meta.leaderboard import actions
+from nasbench_meta.leaderboard.boards import predictor_board
+from nasbench_meta.leaderboard.schema import SubmissionRejected, make_submission
+from nasbench_meta.leaderboard.storage import BoardStore
+from nasbench_meta.predictors import evaluation
+
+URL = "https://example.org/nasbench-meta"
+
+
+@pytest.fixture(scope="module")
+def payload(bench) -> dict:
+    # The smallest evaluation the board accepts: every complete task held out, K = 0..100, 3 seeds.
+    return evaluation.evaluate(bench, "mean-rank", holdouts=["all"], shots=[0, 10, 20, 50, 100],
+                               seeds=[0, 1, 2], fit_seed=0, progress=False).payload
+
+
+def _submission(payload: dict, name: str = "Mean rank", version: str = "1") -> dict:
+    return make_submission(board="predictors", benchmark="nas-bench-graph", name=name, version=version,
+                           authors=["nasbench-meta tests"], url=URL, config=payload["predictor"]["config"],
+                           results=[copy.deepcopy(payload)])
+
+
+def _snapshot(directory: Path) -> dict[str, str]:
+    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory, bench, payload) -> Path:
+    boards = tmp_path_factory.mktemp("predictor-boards")
+    actions.submit(_submission(payload), boards_dir=boards, bench=bench)
+    return boards
+
+
+def test_evaluation_is_accepted_and_rendered(board, payload):
+    store = BoardStore(board, "nas-bench-graph", "predictors")
+    [entry] = store.entries()
+    pb = predictor_board("nas-bench-graph", [entry])
+    # Mean over held-out tasks of the per-task seed means, from the evaluation's own runs.
+    per_task = [np.mean([r["metrics"]["valid"]["spearman"] for r in payload["runs"]
+                         if r["holdout"] == t and r["shots"] == 50]) for t in payload["holdouts"]]
+    assert pb.rows[0].mean["spearman"][50].mean == pytest.approx(np.mean(per_task), abs=1e-12)
+    readme = (store.dir / "README.md").read_text()
+    assert f"| 1 | Mean rank | 1 | 3 | {pb.rows[0].mean['spearman'][0].mean:.3f} ± " in readme
+    assert "Spearman per held-out task at K=100" in readme
+    assert (store.dir / "plots" / "metrics_vs_k.svg").is_file()
+    before = _snapshot(store.dir)
+    actions.render_all(board, board="predictors")
+    assert _snapshot(store.dir) == before  # rendering twice gives identical bytes
+
+
+def _drop_holdout(p):
+    p["holdouts"] = [t for t in p["holdouts"] if t != "arxiv"]
+    p["runs"] = [r for r in p["runs"] if r["holdout"] != "arxiv"]
+
+
+def _two_seeds(p):
+    p["seeds"] = [0, 1]
+    p["runs"] = [r for r in p["runs"] if r["seed"] != 2]
+
+
+def _outside(p):
+    p["runs"][7]["support_keys"][0] = 99999999
+
+
+def _no_k100(p):
+    p["shots"] = [0, 10, 20, 50]
+    p["runs"] = [r for r in p["runs"] if r["shots"] != 100]
+
+
+def _version(p):
+    p["schema_version"] = 7
+
+
+@pytest.mark.parametrize("mutate, code", [(_drop_holdout, "missing-task"), (_two_seeds, "too-few-seeds"),
+                                          (_outside, "key-outside-space"), (_no_k100, "missing-shots"),
+                                          (_version, "unknown-schema-version")])
+def test_bad_evaluations_are_rejected(mutate, code, board, bench, payload):
+    before = _snapshot(board)
+    bad = copy.deepcopy(payload)
+    mutate(bad)
+    with pytest.raises(SubmissionRejected) as exc:
+        actions.submit(_submission(bad, name="Bad predictor"), boards_dir=board, bench=bench)
+    assert code in {p.code for p in exc.value.problems}, exc.value.problems
+    assert _snapshot(board) == before
+
+
+def test_claimed_metrics_are_rescored(board, bench, payload):
+    bad = copy.deepcopy(payload)
+    run = next(r for r in bad["runs"] if r["holdout"] == "cora" and r["shots"] == 20)
+    run["metrics"]["valid"]["spearman"] += 0.2  # a claim its stored predictions do not support
+    verdict = actions.validate(_submission(bad, name="Inflated"), boards_dir=board, bench=bench)
+    assert [p.code for p in verdict.problems] == ["claimed-mismatch"]
+    assert "cora K=20" in verdict.problems[0].message and "spearman" in verdict.problems[0].message
+
+
+def test_duplicate_evaluation_is_rejected(board, bench, payload):
+    verdict = actions.validate(_submission(payload, name="Renamed"), boards_dir=board, bench=bench)
+    assert {p.code for p in verdict.problems} == {"duplicate-entry"}
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (Debian: apt-get install -y chromium)")
+def test_predictor_page_loads_in_headless_chromium(board):
+    page = board / "nas-bench-graph" / "predictors" / "index.html"
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert "<table" in dom and "Mean rank" in dom and "K=100" in dom and "Spearman on the held-out task" in dom

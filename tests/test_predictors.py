@@ -1,0 +1,143 @@
+"""Predictors on the real NAS-Bench-Graph tables: learning, save/load, clear errors (tiny configs)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from nasbench_meta.predictors import (NotFittedError, UnsupportedTaskError, available_predictors, fit_for_task,
+                                      get_predictor, load_predictor, predict_task, predict_with, sample_support)
+from nasbench_meta.spaces import UnknownArchitectureError
+
+SOURCES = ["citeseer", "cs", "photo"]  # small meta-training pool keeps the suite fast
+TARGET = "physics"
+TINY = {
+    "xgb-meta": {"n_estimators": 40, "train_shots": [0, 20], "episodes_per_shot": 1, "rows_per_episode": 800},
+    "gnn-meta": {"hidden": 16, "layers": 2, "steps": 60, "query_size": 256, "train_shots": [0, 20]},
+    "gin": {"hidden": 16, "layers": 2, "epochs": 60},
+    "xgb": {"n_estimators": 50},
+    "xgb-src": {"n_estimators": 50},
+    "rf": {"n_estimators": 30},
+}
+
+
+def held_out_spearman(bench, task: str, series) -> float:
+    """Spearman on the architectures the predictor did not see measured."""
+    unseen = ~series.index.isin(series.attrs["support_keys"])
+    true = bench.scores(task, split="valid", seeds="mean")[bench.rows(series.index[unseen])]
+    return spearmanr(series.values[unseen], true).statistic
+
+
+def fitted(name: str, bench, seed: int = 0):
+    return get_predictor(name, **TINY.get(name, {})).fit(bench, SOURCES, split="valid", seed=seed)
+
+
+def test_registry_lists_every_kind_of_predictor():
+    names = available_predictors()
+    for name in ("mean-rank", "weighted-rank", "xgb", "rf", "gin", "xgb-src", "xgb-meta", "gnn-meta"):
+        assert name in names
+    with pytest.raises(LookupError, match="available: mean-rank"):
+        get_predictor("xgboost")
+    with pytest.raises(TypeError, match="options"):
+        get_predictor("xgb", depth=3)
+
+
+@pytest.mark.parametrize("name, shots, floor", [
+    ("mean-rank", 0, 0.4), ("weighted-rank", 50, 0.4), ("xgb-meta", 0, 0.4), ("xgb-meta", 20, 0.4),
+    ("gnn-meta", 20, 0.3), ("xgb", 50, 0.25), ("rf", 50, 0.25), ("gin", 50, 0.2), ("xgb-src", 50, 0.35),
+])
+def test_predictors_learn_the_held_out_task(bench, name, shots, floor):
+    # Chance is a Spearman of 0 (|rho| < 0.02 for ~26k archs); these are fixed-seed real runs.
+    series = predict_with(fitted(name, bench), bench, TARGET, shots=shots, seed=0, split="valid")
+    assert len(series) == len(bench.task_keys(TARGET))
+    assert held_out_spearman(bench, TARGET, series) > floor
+
+
+def test_weighted_rank_uses_the_support_set(bench):
+    # cora agrees with citeseer/pubmed only: weighting by agreement with 100 measured archs helps
+    p = fit_for_task("weighted-rank", bench, "cora", seed=0, split="valid")
+    zero = held_out_spearman(bench, "cora", predict_with(p, bench, "cora", shots=0, seed=0, split="valid"))
+    hundred = held_out_spearman(bench, "cora", predict_with(p, bench, "cora", shots=100, seed=0, split="valid"))
+    assert hundred > zero + 0.1
+
+
+@pytest.mark.parametrize("name", ["mean-rank", "weighted-rank", "xgb", "xgb-src", "xgb-meta", "gnn-meta", "gin"])
+def test_save_load_reproduces_predictions_exactly(bench, tmp_path, name):
+    p = fitted(name, bench, seed=3)
+    support = sample_support(bench, TARGET, shots=20, seed=1)
+    kwargs = dict(support_keys=support, support_scores=bench.scores(TARGET, split="valid", seeds="mean")[bench.rows(support)])
+    keys = bench.keys[::7]
+    before = p.predict(keys, **kwargs)
+    loaded = load_predictor(p.save(tmp_path / f"{name}.npz"))
+    assert loaded.fit_info == p.fit_info == {**loaded.fit_info, "source_tasks": SOURCES, "seed": 3, "split": "valid"}
+    assert loaded.config == p.config
+    np.testing.assert_array_equal(loaded.predict(keys, **kwargs), before)
+
+
+def test_fit_and_predict_are_deterministic_for_a_seed(bench):
+    a = predict_task("xgb-meta", bench, "cora", shots=10, seed=5, config=TINY["xgb-meta"])
+    b = predict_task("xgb-meta", bench, "cora", shots=10, seed=5, config=TINY["xgb-meta"])
+    np.testing.assert_array_equal(a.values, b.values)
+    assert a.attrs["support_keys"] == b.attrs["support_keys"]
+    assert "cora" not in a.attrs["fit_info"]["source_tasks"]
+    assert set(a.attrs["fit_info"]["source_tasks"]) == set(bench.tasks) - {"cora", "proteins"}
+
+
+def test_support_sets_are_nested_across_shots(bench):
+    small, large = sample_support(bench, "cora", shots=10, seed=2), sample_support(bench, "cora", shots=50, seed=2)
+    assert list(small) == list(large[:10])
+    assert len(set(large)) == 50
+
+
+def test_meta_predictor_transfers_to_proteins(bench):
+    # Proteins covers 2,021 architectures of another op set: a valid target, never a source.
+    series = predict_task("mean-rank", bench, "proteins", shots=0, seed=0)
+    assert len(series) == 2021 == len(bench.task_keys("proteins"))
+
+
+def test_clear_errors(bench, tmp_path):
+    with pytest.raises(UnsupportedTaskError, match="proteins covers 2021 of 26206"):
+        get_predictor("xgb-meta").fit(bench, ["cora", "proteins"], split="valid", seed=0)
+    with pytest.raises(KeyError, match="unknown task 'imagenet'"):
+        get_predictor("mean-rank").fit(bench, ["cora", "imagenet"], split="valid", seed=0)
+    with pytest.raises(ValueError, match="at least 2 source tasks"):
+        get_predictor("mean-rank").fit(bench, ["cora"], split="valid", seed=0)
+    with pytest.raises(ValueError, match="split must be"):
+        get_predictor("mean-rank").fit(bench, SOURCES, split="train", seed=0)
+    p = get_predictor("xgb")
+    with pytest.raises(NotFittedError, match="call fit"):
+        p.predict(bench.keys[:3], support_keys=[], support_scores=[])
+    p.fit(bench, [], split="valid", seed=0)
+    with pytest.raises(ValueError, match="needs at least 2 measured support"):
+        p.predict(bench.keys[:3], support_keys=[], support_scores=[])
+    mean_rank = fitted("mean-rank", bench)
+    with pytest.raises(UnknownArchitectureError, match="not canonical keys"):
+        mean_rank.predict([123456789], support_keys=[], support_scores=[])
+    with pytest.raises(ValueError, match="2 support keys but 1"):
+        mean_rank.predict(bench.keys[:3], support_keys=bench.keys[:2], support_scores=[0.5])
+    with pytest.raises(ValueError, match="NaN"):
+        mean_rank.predict(bench.keys[:3], support_keys=bench.keys[:1], support_scores=[float("nan")])
+    with pytest.raises(ValueError, match="shots must be between 0 and 2021"):
+        predict_task("mean-rank", bench, "proteins", shots=5000, seed=0)
+    bogus = tmp_path / "bogus.npz"
+    bogus.write_bytes(b"not a predictor")
+    with pytest.raises(ValueError, match="not a nasbench-meta predictor"):
+        load_predictor(bogus)
+    with pytest.raises(FileNotFoundError, match="predictors train"):
+        load_predictor(tmp_path / "missing.npz")
+
+
+def test_a_failed_save_keeps_the_previous_file(bench, tmp_path):
+    path = fitted("mean-rank", bench).save(tmp_path / "p.npz")
+    before = path.read_bytes()
+    with pytest.raises(NotFittedError):
+        get_predictor("mean-rank").save(path)
+    assert path.read_bytes() == before
+
+
+def test_xgb_meta_ensemble_gives_member_spread(bench):
+    p = get_predictor("xgb-meta", **{**TINY["xgb-meta"], "n_models": 2, "subsample": 0.5}).fit(
+        bench, SOURCES, split="valid", seed=0)
+    members = p.predict_members(np.arange(100), np.array([], dtype=np.int64), np.array([]))
+    assert members.shape == (2, 100)
+    assert members.std(0).mean() > 0

@@ -1,0 +1,126 @@
+"""Leave-one-task-out evaluation, its outputs, re-scoring, the CLI and the demo stage."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nasbench_meta.cli.main import main
+from nasbench_meta.predictors import demo_stage
+from nasbench_meta.predictors.evaluation import (decode_ranks, encode_ranks, evaluate, markdown_table, rescore,
+                                                 summary, write_outputs)
+from nasbench_meta.predictors.metrics import ranking_metrics
+
+
+def test_metrics_on_known_rankings():
+    true = np.arange(200, dtype=float) / 200
+    perfect = ranking_metrics(true * 3 + 1, true)
+    assert perfect["spearman"] == pytest.approx(1) and perfect["kendall"] == pytest.approx(1)
+    assert perfect["precision@1%"] == 1 and perfect["regret@1"] == 0 and perfect["regret@10"] == 0
+    worst = ranking_metrics(-true, true)
+    assert worst["spearman"] == pytest.approx(-1) and worst["precision@5%"] == 0
+    assert worst["regret@1"] == pytest.approx(true.max() - true.min())
+    # best beyond the query set (e.g. the task's best was in the support): regret counts it
+    assert ranking_metrics(true, true, best=2.0)["regret@1"] == pytest.approx(2.0 - true.max())
+    assert ranking_metrics(np.zeros(200), true)["spearman"] == 0.0
+
+
+def test_dense_rank_storage_is_lossless_for_every_metric():
+    rng = np.random.default_rng(0)
+    pred = np.round(rng.normal(size=5000), 2)  # many ties
+    true = pred + rng.normal(size=5000)
+    assert ranking_metrics(decode_ranks(encode_ranks(pred)), true) == ranking_metrics(pred, true)
+
+
+@pytest.fixture(scope="module")
+def small_eval(bench, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    result = evaluate(bench, "weighted-rank", holdouts=["cora", "pubmed"], shots=[0, 20], seeds=[0, 1], fit_seed=0,
+                      cache_dir=cache, progress=False)
+    return result, cache
+
+
+def test_evaluation_payload_and_table(small_eval, bench):
+    result, _ = small_eval
+    p = result.payload
+    assert p["schema_version"] == 1 and p["predictor"]["name"] == "weighted-rank"
+    assert p["holdouts"] == ["cora", "pubmed"] and p["shots"] == [0, 20] and p["seeds"] == [0, 1]
+    assert "cora" not in p["source_tasks"]["cora"] and "proteins" not in p["source_tasks"]["cora"]
+    assert len(p["runs"]) == 8
+    run = next(r for r in p["runs"] if r["shots"] == 20)
+    assert len(run["support_keys"]) == 20 and len(run["top_keys"]) == 100
+    assert not set(run["top_keys"]) & set(run["support_keys"])
+    table = result.table
+    assert set(table["split"]) == {"valid", "test"} and len(table) == 8 * 2 * 6
+    summ = summary(table)
+    assert summ.loc[("weighted-rank", 0, "valid"), ("spearman", "mean")] > 0.2  # far above chance
+    assert "| weighted-rank | 20 |" in markdown_table(table)
+
+
+def test_rescore_verifies_and_catches_tampering(small_eval, bench):
+    payload = json.loads(json.dumps(small_eval[0].payload))
+    assert rescore(payload, bench) == []
+    payload["runs"][3]["metrics"]["valid"]["spearman"] += 0.1
+    problems = rescore(payload, bench)
+    assert len(problems) == 1 and "valid spearman" in problems[0]
+
+
+def test_evaluation_resumes_from_its_cache(small_eval, bench, monkeypatch):
+    result, cache = small_eval
+    import nasbench_meta.predictors.evaluation as evaluation
+
+    def refit(*args, **kwargs):
+        raise AssertionError("a cached held-out task was run again")
+
+    monkeypatch.setattr(evaluation, "_run_holdout", refit)
+    again = evaluate(bench, "weighted-rank", holdouts=["cora", "pubmed"], shots=[0, 20], seeds=[0, 1], fit_seed=0,
+                     cache_dir=cache, progress=False)
+    pd.testing.assert_frame_equal(again.table, result.table)
+
+
+def test_write_outputs(small_eval, tmp_path):
+    paths = write_outputs([small_eval[0]], tmp_path, "eval")
+    assert pd.read_csv(paths["csv"]).shape[0] == len(small_eval[0].table)
+    assert paths["png"].stat().st_size > 10_000
+    assert "### valid scores" in paths["md"].read_text()
+    assert json.loads(paths["json:weighted-rank"].read_text())["schema_version"] == 1
+
+
+def test_cli_list_evaluate_train_predict(bench_root, tmp_path, capsys):
+    assert main(["predictors", "list", "--json"]) == 0
+    assert "gnn-meta" in {r["name"] for r in json.loads(capsys.readouterr().out)}
+    out = tmp_path / "ev"
+    assert main(["predictors", "evaluate", "--predictor", "mean-rank", "--predictor", "weighted-rank",
+                 "--holdout", "citeseer", "--shots", "0", "--shots", "10", "--seeds", "2", "--root", str(bench_root),
+                 "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {r["predictor"] for r in report["summary"]} == {"mean-rank", "weighted-rank"}
+    assert (out / "evaluation.png").exists() and (out / "evaluation-mean-rank.json").exists()
+    model = tmp_path / "wr.npz"
+    assert main(["predictors", "train", "--predictor", "weighted-rank", "--holdout", "cora", "--seed", "0",
+                 "--root", str(bench_root), "--out", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["predictors", "predict", "--model", str(model), "--task", "cora", "--shots", "20", "--seed", "1",
+                 "--root", str(bench_root), "--json"]) == 0
+    predicted = json.loads(capsys.readouterr().out)
+    assert len(predicted["top"]) == 10 and len(predicted["support_keys"]) == 20
+    # a model trained on the target is refused; bad input is one clear line
+    assert main(["predictors", "predict", "--model", str(model), "--task", "citeseer", "--shots", "5", "--seed", "0",
+                 "--root", str(bench_root)]) == 2
+    assert "leak" in capsys.readouterr().err
+    assert main(["predictors", "evaluate", "--predictor", "nope", "--holdout", "cora", "--seeds", "1",
+                 "--root", str(bench_root), "--out", str(out)]) == 2
+    assert "unknown predictor 'nope'" in capsys.readouterr().err
+
+
+def test_demo_stage_prints_zero_and_few_shot_predictions(bench):
+    lines: list[str] = []
+    result = demo_stage(bench, holdout="cora", predictor="weighted-rank", shots=(0, 20), seed=0, top=5,
+                        echo=lines.append)
+    text = "\n".join(lines)
+    assert "K = 0" in text and "K = 20" in text and "true rank" in text
+    assert set(result["predictions"]) == {0, 20}
+    assert len(result["predictions"][20]) == len(bench.task_keys("cora"))
+    assert result["metrics"][20]["valid"]["spearman"] > 0.1

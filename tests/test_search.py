@@ -1,0 +1,215 @@
+"""Search API and runner: reproducibility, budgets, no test leakage, baselines, meta warm start."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nasbench_meta.benchmark import Benchmark
+from nasbench_meta.oracle import Observation, SearchOracle
+from nasbench_meta.search import Method, MethodError, SearchProblem, run_search, run_seeds
+from nasbench_meta.search.scoring import incumbent_index
+
+
+class GreedyMutation(Method):
+    """The ten-line user method of the docs: mutate the best architecture seen."""
+
+    name = "greedy-mutation"
+
+    def ask(self, n):
+        if not self.scores:
+            return self.problem.sample(self.rng, n).tolist()
+        return [self.problem.mutate(self.best(), self.rng) for _ in range(n)]
+
+
+def trajectories(results):
+    return [run["trajectory"] for run in results["runs"]]
+
+
+@pytest.mark.parametrize("method", ["rs", "re", "ls", "bananas"])
+def test_seeded_runs_are_reproducible_exactly(bench: Benchmark, method: str) -> None:
+    budget = 25
+    first = run_seeds(bench, "cora", method, seeds=[3, 4], budget=budget, progress=False)
+    again = run_seeds(bench, "cora", method, seeds=[3, 4], budget=budget, progress=False)
+    assert trajectories(first) == trajectories(again)
+    assert [r["scores"] for r in first["runs"]] == [r["scores"] for r in again["runs"]]
+    a, b = trajectories(first)
+    assert a["keys"] != b["keys"]  # seeds differ
+    for run in first["runs"]:
+        assert run["num_queries"] == budget
+        assert len(set(run["trajectory"]["keys"])) == budget
+        assert set(run["trajectory"]["keys"]) <= set(bench.task_keys("cora").tolist())
+
+
+def test_budget_counts_distinct_architectures_and_requeries_are_free(bench: Benchmark) -> None:
+    class Repeater(Method):
+        name = "repeater"
+
+        def ask(self, n):
+            if self.history and len(self.history) % 2:  # every other proposal re-queries the last one
+                return [self.history[-1].key]
+            return self.problem.sample(self.rng, 1, exclude=self.scores).tolist()
+
+    run = run_search(Repeater(), bench, "cora", budget=10, seed=0)
+    traj = run["trajectory"]
+    assert run["num_queries"] == 10 and len(traj["keys"]) == 19
+    assert traj["repeated"] == [i % 2 == 1 for i in range(19)]
+    assert len(run["scores"]["regret_test"]) == 10
+
+
+def test_isomorphic_proposals_are_the_same_architecture(bench: Benchmark) -> None:
+    class Isomorphs(Method):
+        name = "isomorphs"
+
+        def ask(self, n):  # two spellings of one architecture, then anything new
+            if not self.history:
+                return ["0,0,0,1|gcn,gat,sage,gin"]
+            if len(self.history) == 1:
+                return ["0,0,0,2|gat,gcn,sage,gin"]
+            return self.problem.sample(self.rng, 1, exclude=self.scores).tolist()
+
+    run = run_search(Isomorphs(), bench, "cora", budget=3, seed=0)
+    keys, repeated = run["trajectory"]["keys"], run["trajectory"]["repeated"]
+    assert keys[0] == keys[1] and repeated[:2] == [False, True]
+
+
+def test_broken_methods_get_clear_errors(bench: Benchmark) -> None:
+    class TooMany(Method):
+        def ask(self, n):
+            return self.problem.sample(self.rng, n + 1).tolist()
+
+    class Outsider(Method):
+        def ask(self, n):
+            return [1234567]
+
+    class Stuck(Method):
+        def ask(self, n):
+            return [int(self.problem.candidates[0])]
+
+    with pytest.raises(MethodError, match="between 1 and"):
+        run_search(TooMany(), bench, "cora", budget=5, seed=0, batch_size=2)
+    with pytest.raises(MethodError, match="not an architecture of cora"):
+        run_search(Outsider(), bench, "cora", budget=5, seed=0)
+    with pytest.raises(MethodError, match="stuck"):
+        run_search(Stuck(), bench, "cora", budget=5, seed=0, max_stall=50)
+    with pytest.raises(ValueError, match="exceeds"):
+        run_search(GreedyMutation(), bench, "proteins", budget=5000, seed=0)
+    with pytest.raises(ValueError, match="no cost metric"):
+        run_search(GreedyMutation(), bench, "cora", budget=5, seed=0, cost_budget=10.0)
+    with pytest.raises(TypeError, match="no option"):
+        GreedyMutation(population=3)
+
+
+def _reachable(root, seen=None):
+    """Every object reachable through instance dicts and containers (not through code)."""
+    seen = {} if seen is None else seen
+    stack = [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (type, type(np), type(len), type(_reachable))):
+            continue
+        seen[id(obj)] = obj
+        if isinstance(obj, dict):
+            stack += list(obj.keys()) + list(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            stack += list(obj)
+        elif hasattr(obj, "__dict__"):
+            stack += list(vars(obj).values())
+    return seen.values()
+
+
+def test_the_method_never_sees_test_values(bench: Benchmark) -> None:
+    test = np.asarray(bench.scores("cora", split="test", seeds="mean"))
+    valid = np.asarray(bench.scores("cora", split="valid", seeds="mean"))
+
+    class Snoop(GreedyMutation):
+        """Walks everything it was handed, looking for test scores."""
+
+        def tell(self, observations):
+            super().tell(observations)
+            self.found = list(_reachable(self))
+
+    method = Snoop()
+    run_search(method, bench, "cora", budget=15, seed=0)
+    kinds = {type(o).__name__ for o in method.found}
+    assert not kinds & {"Benchmark", "SearchOracle", "File", "Dataset"}, kinds
+    arrays = [o for o in method.found if isinstance(o, np.ndarray) and o.dtype.kind == "f"]
+    assert not any(a.shape == test.shape for a in arrays)
+    floats = {o for o in method.found if isinstance(o, float)}
+    revealed = {obs.valid_score for obs in method.history}
+    assert floats <= revealed | {0.0}  # 0.0: the simulated cost (none on this task)
+    assert all(isinstance(o, Observation) for o in method.history)
+    rows = bench.rows([o.key for o in method.history])
+    assert [o.valid_score for o in method.history] == valid[rows].tolist()
+
+    oracle = bench.oracle("cora")  # the oracle itself holds validation scores only
+    held = [o for o in _reachable(oracle) if isinstance(o, np.ndarray) and o.dtype.kind == "f"]
+    assert held and not any(np.array_equal(a, test[~np.isnan(test)]) for a in held)
+    assert not hasattr(SearchOracle, "test") and "test" not in str(vars(oracle).keys())
+
+
+def test_problem_neighbours_stay_inside_the_task(bench: Benchmark) -> None:
+    covered = set(bench.task_keys("proteins").tolist())
+    for method in ("re", "ls"):
+        results = run_seeds(bench, "proteins", method, seeds=1, budget=40, progress=False)
+        assert set(results["runs"][0]["trajectory"]["keys"]) <= covered
+    problem = SearchProblem(bench.space, "proteins", bench.task_keys("proteins"), 10, "roc_auc")
+    key = int(problem.candidates[100])
+    assert set(problem.neighbours(key).tolist()) <= covered
+    assert len(problem.neighbours(key)) < len(bench.space.neighbours(key))
+
+
+def test_incumbent_is_the_first_best_by_validation() -> None:
+    values = np.array([0.5, 0.7, 0.6, 0.7, 0.9, 0.1])
+    assert incumbent_index(values).tolist() == [0, 1, 1, 1, 4, 4]
+
+
+def test_regret_curves_follow_the_definition(bench: Benchmark) -> None:
+    run = run_search(GreedyMutation(), bench, "citeseer", budget=30, seed=1)
+    keys = run["trajectory"]["keys"]
+    valid = bench.scores("citeseer", split="valid", seeds="mean")
+    test = bench.scores("citeseer", split="test", seeds="mean")
+    best_valid, best_test = np.nanmax(valid), np.nanmax(test)
+    distinct = list(dict.fromkeys(keys))
+    for t in (1, 10, 30):
+        rows = bench.rows(distinct[:t])
+        incumbent = rows[int(np.argmax(valid[rows]))]
+        assert run["scores"]["regret_valid"][t - 1] == pytest.approx(best_valid - valid[incumbent])
+        assert run["scores"]["regret_test"][t - 1] == pytest.approx(best_test - test[incumbent])
+    assert np.all(np.diff(run["scores"]["regret_valid"]) <= 0)
+    assert run["scores"]["test"] == pytest.approx(best_test - run["scores"]["regret_test"][-1])
+
+
+def test_results_resume_and_refuse_other_settings(bench: Benchmark, tmp_path) -> None:
+    out = tmp_path / "re-cora.json"
+    first = run_seeds(bench, "cora", "re", seeds=2, budget=20, out=out, progress=False)
+    more = run_seeds(bench, "cora", "re", seeds=4, budget=20, out=out, progress=False)
+    assert more["seeds"] == [0, 1, 2, 3]
+    assert more["runs"][:2] == first["runs"]  # kept, not rerun (timings identical)
+    with pytest.raises(ValueError, match="different"):
+        run_seeds(bench, "cora", "re", seeds=2, budget=30, out=out, progress=False)
+
+
+def test_seeds_run_in_parallel_processes_like_in_process(bench: Benchmark) -> None:
+    local = run_seeds(bench, "pubmed", "re", seeds=3, budget=20, progress=False)
+    pooled = run_seeds(bench, "pubmed", "re", seeds=3, budget=20, workers=2, progress=False)
+    assert trajectories(local) == trajectories(pooled)
+
+
+def test_meta_warm_start_never_trains_on_the_target_and_caches(bench: Benchmark, tmp_path) -> None:
+    config = {"predictor": "mean-rank"}
+    results = run_seeds(bench, "cora", "meta", seeds=2, budget=20, config=config, cache_dir=tmp_path,
+                        progress=False)
+    used = results["method"]["config"]
+    assert "cora" not in used["source_tasks"] and len(used["source_tasks"]) == 7
+    cached = list(tmp_path.glob("*.npz"))
+    assert len(cached) == 1 and "for-cora" in cached[0].name
+    stamp = cached[0].stat().st_mtime_ns
+    again = run_seeds(bench, "cora", "meta", seeds=2, budget=20, config=config, cache_dir=tmp_path,
+                      progress=False)
+    assert cached[0].stat().st_mtime_ns == stamp  # not retrained
+    assert trajectories(again) == trajectories(results)
+    a, b = trajectories(results)
+    assert a["keys"] != b["keys"]  # the run's generator picks among the predictor's top architectures
+    with pytest.raises(ValueError, match="target task"):
+        run_seeds(bench, "cora", "meta", seeds=1, budget=5, progress=False, cache_dir=tmp_path,
+                  config={"predictor": "mean-rank", "source_tasks": ["cora", "citeseer"]})

@@ -1,0 +1,113 @@
+"""The search CLI: a user-defined method from a few lines, grid, verify, rescore, report."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from nasbench_meta.cli.main import main
+from nasbench_meta.search import load
+
+USER_METHOD = textwrap.dedent('''
+    from nasbench_meta.search import Method
+
+    class GreedyMutation(Method):
+        name = "greedy-mutation"
+        defaults = {"explore": 5}
+
+        def ask(self, n):
+            if len(self.scores) < self.config["explore"]:
+                return self.problem.sample(self.rng, 1, exclude=self.scores).tolist()
+            return [self.problem.mutate(self.best(), self.rng) for _ in range(n)]
+''')
+
+
+def test_user_method_runs_through_the_cli(bench_root: Path, tmp_path: Path) -> None:
+    (tmp_path / "mymethods.py").write_text(USER_METHOD)
+    out = tmp_path / "results" / "mine-cora.json"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    cmd = [sys.executable, "-m", "nasbench_meta.cli.main", "search", "run", "--method", "mymethods:GreedyMutation",
+           "--task", "cora", "--budget", "15", "--seeds", "3", "--config", '{"explore": 3}',
+           "--out", str(out), "--root", str(bench_root)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "greedy-mutation" in proc.stdout and "cora" in proc.stdout
+    results = load(out)
+    assert results["method"] == {"name": "greedy-mutation", "version": "1", "spec": "mymethods:GreedyMutation",
+                                 "config": {"explore": 3}}
+    assert results["seeds"] == [0, 1, 2] and all(r["num_queries"] == 15 for r in results["runs"])
+    assert main(["search", "verify", str(out), "--root", str(bench_root)]) == 0
+
+
+def test_method_from_a_file_path_and_verify_exit_codes(bench_root: Path, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "mine.py"
+    path.write_text(USER_METHOD)
+    out = tmp_path / "mine.json"
+    assert main(["search", "run", "--method", f"{path}:GreedyMutation", "--task", "citeseer", "--budget", "10",
+                 "--seeds", "2", "--out", str(out), "--root", str(bench_root), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["method"] == "greedy-mutation" and rows[0]["seeds"] == 2
+    doc = json.loads(out.read_text())
+    doc["runs"][0]["trajectory"]["valid"][0] = 1.0
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(doc))
+    assert main(["search", "verify", str(tampered), "--root", str(bench_root)]) == 1
+    assert "reveals 1.0" in capsys.readouterr().out
+    fixed = tmp_path / "fixed.json"
+    assert main(["search", "rescore", str(out), "--out", str(fixed), "--root", str(bench_root)]) == 0
+    assert load(fixed)["runs"] == load(out)["runs"]
+
+
+def test_bad_input_gets_one_clear_line(bench_root: Path, tmp_path: Path, capsys) -> None:
+    base = ["search", "run", "--task", "cora", "--budget", "5", "--seeds", "1", "--out", str(tmp_path / "x.json"),
+            "--root", str(bench_root)]
+    assert main(base + ["--method", "nope"]) == 2
+    assert "unknown method 'nope'" in capsys.readouterr().err
+    assert main(base + ["--method", "re", "--config", '{"populaton_size": 3}']) == 2
+    assert "no option(s) ['populaton_size']" in capsys.readouterr().err
+    assert main(["search", "run", "--method", "rs", "--task", "mnist", "--budget", "5", "--seeds", "1",
+                 "--out", str(tmp_path / "y.json"), "--root", str(bench_root)]) == 2
+    assert "unknown task" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists() and not (tmp_path / "y.json").exists()
+
+
+def test_grid_and_report(bench_root: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "grid"
+    assert main(["search", "grid", "--methods", "rs,re,ls", "--tasks", "cora,photo", "--budget", "20",
+                 "--seeds", "3", "--out-dir", str(out_dir), "--root", str(bench_root)]) == 0
+    files = sorted(p.name for p in out_dir.glob("*.json"))
+    assert files == sorted(f"{m}-{t}.json" for m in ("rs", "re", "ls") for t in ("cora", "photo"))
+    report = tmp_path / "report"
+    assert main(["search", "report", str(out_dir), "--out-dir", str(report), "--budgets", "5,20"]) == 0
+    for task in ("cora", "photo"):
+        for ext in ("png", "svg"):
+            assert (report / f"{task}-regret_test.{ext}").stat().st_size > 1000
+    assert (report / "average-rank-regret_test.png").exists()
+    summary = (report / "summary.md").read_text()
+    assert "### After 20 queries" in summary and "| cora |" in summary and "Average rank over 2 task(s)" in summary
+    ranks = (report / "average-rank-regret_test.csv").read_text().splitlines()
+    assert ranks[0] == "queries,ls,re,rs" and len(ranks) == 21
+
+
+@pytest.mark.parametrize("tasks", ["complete"])
+def test_grid_task_shortcuts(bench_root: Path, tmp_path: Path, tasks: str) -> None:
+    assert main(["search", "grid", "--methods", "rs", "--tasks", tasks, "--budget", "3", "--seeds", "1",
+                 "--out-dir", str(tmp_path), "--root", str(bench_root)]) == 0
+    assert len(list(tmp_path.glob("rs-*.json"))) == 8 and not (tmp_path / "rs-proteins.json").exists()
+
+
+def test_search_demo_stage(bench, tmp_path: Path, capsys) -> None:
+    from nasbench_meta.search.demo import search_demo
+
+    out = search_demo(bench, tmp_path, task="cora", methods=("rs", "meta"), seeds=2, budget=12,
+                      cache_dir=tmp_path / "cache")
+    text = capsys.readouterr().out
+    assert "held-out task cora" in text and "after 12 queries" in text and "meta" in text
+    assert [p.suffix for p in out["plots"]] == [".png", ".svg"] and all(p.exists() for p in out["plots"])
+    assert [p.name for p in out["results"]] == ["rs-cora.json", "meta-cora.json"]
+    assert "cora" not in load(out["results"][1])["method"]["config"]["source_tasks"]

@@ -1,0 +1,94 @@
+"""Results files: round trip, re-scoring from trajectories alone, and tamper detection."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from nasbench_meta.benchmark import Benchmark
+from nasbench_meta.search import load, rescore, run_seeds, save, verify
+
+
+@pytest.fixture(scope="module")
+def clean(bench: Benchmark) -> dict:
+    return run_seeds(bench, "cora", "re", seeds=2, budget=30, progress=False)
+
+
+def test_results_document_records_what_reproduces_it(clean: dict, tmp_path) -> None:
+    assert clean["schema_version"] == 1
+    assert clean["method"]["name"] == "re" and clean["method"]["config"]["population_size"] == 20
+    assert clean["benchmark"]["name"] == "nas-bench-graph" and clean["task"] == "cora"
+    assert clean["budget"]["queries"] == 30 and clean["budget"]["cost_metric"] is None
+    assert clean["seeds"] == [0, 1] and clean["split"] == "valid"
+    assert "regret_test" in clean["reference"]["definition"]
+    path = save(clean, tmp_path / "r.json")
+    assert load(path) == clean  # JSON round trip is exact (floats included)
+
+
+def test_rescore_recomputes_scores_from_trajectories(bench: Benchmark, clean: dict) -> None:
+    wiped = copy.deepcopy(clean)
+    for run in wiped["runs"]:
+        run["scores"] = {"regret_test": [0.0] * 30}
+    rescored = rescore(wiped, bench)
+    assert [r["scores"] for r in rescored["runs"]] == [r["scores"] for r in clean["runs"]]
+    assert verify(clean, bench) == []
+
+
+def _tampered(clean: dict, change) -> dict:
+    doc = copy.deepcopy(clean)
+    change(doc, doc["runs"][0]["trajectory"])
+    return doc
+
+
+def test_verify_catches_a_revealed_value_that_disagrees_with_the_table(bench: Benchmark, clean: dict) -> None:
+    doc = _tampered(clean, lambda d, t: t["valid"].__setitem__(3, t["valid"][3] + 0.01))
+    assert any("reveals" in p and "seed 0" in p for p in verify(doc, bench))
+
+
+def test_verify_catches_keys_outside_the_space_or_task(bench: Benchmark, clean: dict) -> None:
+    doc = _tampered(clean, lambda d, t: t["keys"].__setitem__(0, 99999999))
+    assert any("not an architecture of cora" in p for p in verify(doc, bench))
+    proteins = run_seeds(bench, "proteins", "rs", seeds=1, budget=5, progress=False)
+    outside = int(next(k for k in bench.keys if k not in set(bench.task_keys("proteins").tolist())))
+    proteins["runs"][0]["trajectory"]["keys"][2] = outside
+    assert any("not an architecture of proteins" in p for p in verify(proteins, bench))
+
+
+def test_verify_catches_an_exceeded_budget(bench: Benchmark, clean: dict) -> None:
+    valid = bench.scores("cora", split="valid", seeds="mean")
+    extra = [int(k) for k in bench.task_keys("cora")[:40] if int(k) not in clean["runs"][0]["trajectory"]["keys"]][:5]
+
+    def add_queries(doc, traj):
+        traj["keys"] += extra
+        traj["valid"] += [float(valid[bench.row(k)]) for k in extra]
+        traj["repeated"] += [False] * len(extra)
+        traj["cost"] += [0.0] * len(extra)
+
+    problems = verify(_tampered(clean, add_queries), bench)
+    assert any("35 distinct architectures queried, budget is 30" in p for p in problems)
+
+
+def test_verify_catches_flags_scores_and_header(bench: Benchmark, clean: dict) -> None:
+    doc = _tampered(clean, lambda d, t: t["repeated"].__setitem__(0, True))
+    assert any("repeated=True, should be False" in p for p in verify(doc, bench))
+    doc = _tampered(clean, lambda d, t: d["runs"][1]["scores"]["regret_test"].__setitem__(-1, 0.0))
+    assert any("seed 1" in p and "regret_test" in p for p in verify(doc, bench))
+    doc = _tampered(clean, lambda d, t: d["runs"][0]["scores"].__setitem__("test", 0.99))
+    assert any("scores.test" in p for p in verify(doc, bench))
+    doc = _tampered(clean, lambda d, t: d.__setitem__("task", "mnist"))
+    assert any("unknown task" in p for p in verify(doc, bench))
+    doc = _tampered(clean, lambda d, t: d["reference"].__setitem__("best_test", 0.5))
+    assert any("best_test" in p for p in verify(doc, bench))
+
+
+def test_load_rejects_other_files(tmp_path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load(bad)
+    bad.write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ValueError, match="not a nasbench-meta search results file"):
+        load(bad)
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.json")
