@@ -5,9 +5,9 @@
 # Runs are cheap on tables (minutes), except the meta-trained warm start ("meta": it meta-trains
 # one predictor per target task, ~4 min each on 2 cores) and predictor evaluations.
 # Entries are never overwritten: delete leaderboards/nas-bench-graph/*/entries/<id>.json first to
-# regenerate one. Set URL to the repository that holds this code.
+# regenerate one. URL defaults to this script inside the repository (repo:<path>).
 set -euo pipefail
-URL="${URL:-https://github.com/nasbench-meta/nasbench-meta}"
+URL="${URL:-repo:leaderboards/baselines.sh}"
 AUTHOR="nasbench-meta developers"
 WORK="${WORK:-baseline-runs}"
 mkdir -p "$WORK"

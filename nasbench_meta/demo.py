@@ -1,13 +1,22 @@
 """``nasbench-meta demo``: the main job end to end on built-in defaults.
 
-Stages: build the benchmark if missing and summarise it; later stages (predictors,
-harness, search, leaderboards) are added as those capabilities land.
+1. build the benchmark if missing and summarise it;
+2. meta-train a predictor on every task but the held-out one and show its zero- and
+   few-shot predictions next to the table;
+3. train the predicted-best architecture of the held-out task for real and set
+   prediction, table and measurement side by side;
+4. compare NAS methods on the held-out task and plot their anytime regret;
+5. verify the demo's search results against the NAS board and render the boards it touched.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.datasets import describe, ensure_built
@@ -19,11 +28,23 @@ class DemoConfig:
     holdout: str = "cora"
     seed: int = 0
     out_dir: Path = Path("demo-output")
+    data_root: "str | os.PathLike[str] | None" = None
+    predictor: str = "xgb-meta"
+    shots: int = 20
+    train_seeds: tuple[int, ...] = (0, 1, 2)
+    search_methods: tuple[str, ...] = ("rs", "re", "ls", "meta")
+    search_seeds: int = 5
+    search_budget: int = 50
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _banner(step: int, text: str) -> None:
+    print(f"\n[{step}] {text}")
 
 
 def stage_dataset(config: DemoConfig) -> Benchmark:
     path, built = ensure_built("nas-bench-graph", config.root)
-    print(f"[1] benchmark {'built' if built else 'found'} at {path}")
+    _banner(1, f"benchmark {'built' if built else 'found'} at {path}")
     bench = Benchmark(path, "nas-bench-graph")
     info = describe(bench)
     print(f"    {info['architectures']} architectures, {len(bench.tasks)} tasks; values are {info['seed_aggregation']}")
@@ -34,5 +55,67 @@ def stage_dataset(config: DemoConfig) -> Benchmark:
     return bench
 
 
-def run_demo(config: DemoConfig) -> None:
-    stage_dataset(config)
+def stage_predictors(bench: Benchmark, config: DemoConfig) -> dict[str, Any]:
+    from nasbench_meta.predictors import demo_stage
+
+    _banner(2, f"predictor meta-trained without {config.holdout}: zero- and {config.shots}-shot predictions")
+    return demo_stage(bench, holdout=config.holdout, predictor=config.predictor,
+                      shots=(0, config.shots), seed=config.seed, top=5)
+
+
+def stage_harness(bench: Benchmark, predictions: pd.Series, config: DemoConfig) -> "pd.DataFrame | None":
+    from nasbench_meta.harness.data import TaskDataError, check_task_data
+    from nasbench_meta.harness.validate import demo_train_best
+
+    _banner(3, f"training the predicted-best {config.holdout} architecture for real "
+               f"(seeds {', '.join(map(str, config.train_seeds))})")
+    try:
+        check_task_data(config.holdout, config.data_root)
+    except TaskDataError as exc:
+        print(f"    skipped: {exc}")
+        return None
+    unseen = predictions[~predictions.index.isin(predictions.attrs.get("support_keys", []))]
+    best = unseen.sort_values(ascending=False, kind="stable").head(1)
+    return demo_train_best(bench, config.holdout, best, seeds=config.train_seeds, data_root=config.data_root)
+
+
+def stage_search(bench: Benchmark, config: DemoConfig) -> dict[str, Any]:
+    from nasbench_meta.search.demo import search_demo
+
+    _banner(4, f"NAS methods on {config.holdout}: {config.search_budget} queries, {config.search_seeds} seeds")
+    return search_demo(bench, config.out_dir / "search", task=config.holdout, methods=config.search_methods,
+                       seeds=config.search_seeds, budget=config.search_budget)
+
+
+def stage_leaderboards(bench: Benchmark, search: dict[str, Any], config: DemoConfig) -> list[Path]:
+    from nasbench_meta.leaderboard import demo_stage, make_submission
+    from nasbench_meta.search.results import load
+
+    _banner(5, "leaderboards: the demo's search results checked against the NAS board, boards rendered")
+    submissions = []
+    for path in search["results"]:
+        doc = load(path)
+        submissions.append(make_submission(
+            board="nas", benchmark=bench.name, name=f"demo {doc['method']['name']}", version="demo",
+            authors=["nasbench-meta demo"], url="repo:nasbench_meta/demo.py",
+            config=doc["method"].get("config", {}), results=[doc],
+            notes="nasbench-meta demo: one task, few seeds; boards require more, so it is not shown"))
+    return demo_stage(submissions, out_dir=config.out_dir, bench=bench, root=config.root)
+
+
+def run_demo(config: DemoConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    steps = [
+        ("dataset", lambda: stage_dataset(config)),
+        ("predictors", lambda: stage_predictors(out["dataset"], config)),
+        ("harness", lambda: stage_harness(out["dataset"], out["predictors"]["predictions"][config.shots], config)),
+        ("search", lambda: stage_search(out["dataset"], config)),
+        ("leaderboards", lambda: stage_leaderboards(out["dataset"], out["search"], config)),
+    ]
+    for name, step in steps:
+        start = time.perf_counter()
+        out[name] = step()
+        config.timings[name] = time.perf_counter() - start
+    print("\nstage times: " + ", ".join(f"{k} {v:.0f} s" for k, v in config.timings.items()))
+    print(f"outputs in {config.out_dir.resolve()}")
+    return out

@@ -13,8 +13,8 @@ SOURCES = ["citeseer", "cs", "photo"]  # small meta-training pool keeps the suit
 TARGET = "physics"
 TINY = {
     "xgb-meta": {"n_estimators": 40, "train_shots": [0, 20], "episodes_per_shot": 1, "rows_per_episode": 800},
-    "gnn-meta": {"hidden": 16, "layers": 2, "steps": 60, "query_size": 256, "train_shots": [0, 20]},
-    "gin": {"hidden": 16, "layers": 2, "epochs": 60},
+    "gnn-meta": {"hidden": 16, "layers": 2, "steps": 40, "query_size": 128, "train_shots": [0, 20]},
+    "gin": {"hidden": 16, "layers": 2, "epochs": 40},
     "xgb": {"n_estimators": 50},
     "xgb-src": {"n_estimators": 50},
     "rf": {"n_estimators": 30},
@@ -28,8 +28,14 @@ def held_out_spearman(bench, task: str, series) -> float:
     return spearmanr(series.values[unseen], true).statistic
 
 
+_FITTED: dict = {}
+
+
 def fitted(name: str, bench, seed: int = 0):
-    return get_predictor(name, **TINY.get(name, {})).fit(bench, SOURCES, split="valid", seed=seed)
+    """Fit once per (name, seed) for the whole module: predicting never changes a fitted predictor."""
+    if (name, seed) not in _FITTED:
+        _FITTED[name, seed] = get_predictor(name, **TINY.get(name, {})).fit(bench, SOURCES, split="valid", seed=seed)
+    return _FITTED[name, seed]
 
 
 def test_registry_lists_every_kind_of_predictor():
@@ -63,13 +69,13 @@ def test_weighted_rank_uses_the_support_set(bench):
 
 @pytest.mark.parametrize("name", ["mean-rank", "weighted-rank", "xgb", "xgb-src", "xgb-meta", "gnn-meta", "gin"])
 def test_save_load_reproduces_predictions_exactly(bench, tmp_path, name):
-    p = fitted(name, bench, seed=3)
+    p = fitted(name, bench, seed=0)
     support = sample_support(bench, TARGET, shots=20, seed=1)
     kwargs = dict(support_keys=support, support_scores=bench.scores(TARGET, split="valid", seeds="mean")[bench.rows(support)])
     keys = bench.keys[::7]
     before = p.predict(keys, **kwargs)
     loaded = load_predictor(p.save(tmp_path / f"{name}.npz"))
-    assert loaded.fit_info == p.fit_info == {**loaded.fit_info, "source_tasks": SOURCES, "seed": 3, "split": "valid"}
+    assert loaded.fit_info == p.fit_info == {**loaded.fit_info, "source_tasks": SOURCES, "seed": 0, "split": "valid"}
     assert loaded.config == p.config
     np.testing.assert_array_equal(loaded.predict(keys, **kwargs), before)
 

@@ -56,7 +56,7 @@ def test_evaluation_payload_and_table(small_eval, bench):
     assert set(table["split"]) == {"valid", "test"} and len(table) == 8 * 2 * 6
     summ = summary(table)
     assert summ.loc[("weighted-rank", 0, "valid"), ("spearman", "mean")] > 0.2  # far above chance
-    assert "| weighted-rank | 20 |" in markdown_table(table)
+    assert "| weighted-rank | 2 | 20 |" in markdown_table(table)
 
 
 def test_rescore_verifies_and_catches_tampering(small_eval, bench):

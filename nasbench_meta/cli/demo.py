@@ -9,14 +9,28 @@ from nasbench_meta.demo import DemoConfig, run_demo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="run the main job end to end on built-in defaults")
+    defaults = DemoConfig()
+    parser = subparsers.add_parser(
+        "demo", help="run the main job end to end on built-in defaults",
+        description="Builds the benchmark if missing, meta-trains a predictor without the held-out task, "
+                    "trains its predicted-best architecture for real, compares NAS methods and renders "
+                    "the leaderboards. Every default below is printed with the results.")
     add_root(parser)
-    parser.add_argument("--holdout", default="cora", help="task held out from meta-training (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
-    parser.add_argument("--out-dir", type=Path, default=Path("demo-output"), help="where plots and tables go")
+    parser.add_argument("--holdout", default=defaults.holdout, help="task held out from meta-training (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of every random choice (default: %(default)s)")
+    parser.add_argument("--predictor", default=defaults.predictor, help="meta-trained predictor (default: %(default)s)")
+    parser.add_argument("--shots", type=int, default=defaults.shots,
+                        help="measured held-out architectures for the few-shot prediction (default: %(default)s)")
+    parser.add_argument("--train-seeds", type=int, nargs="+", default=list(defaults.train_seeds),
+                        help="seeds of the real training runs (default: %(default)s)")
+    parser.add_argument("--data-root", default=None,
+                        help="Planetoid root holding <Name>/raw (default: $NASBENCH_META_DATA or <data dir>/planetoid)")
+    parser.add_argument("--out-dir", type=Path, default=defaults.out_dir, help="where plots and tables go (default: %(default)s)")
     parser.set_defaults(func=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    run_demo(DemoConfig(root=args.root, holdout=args.holdout, seed=args.seed, out_dir=args.out_dir))
+    run_demo(DemoConfig(root=args.root, holdout=args.holdout, seed=args.seed, out_dir=args.out_dir,
+                        data_root=args.data_root, predictor=args.predictor, shots=args.shots,
+                        train_seeds=tuple(args.train_seeds)))
     return 0

@@ -8,7 +8,8 @@ A submission is one JSON document::
       "board": "nas" | "predictors",
       "benchmark": "nas-bench-graph",
       "method": {"name": "...", "version": "...", "authors": ["..."],
-                 "url": "https://... (code that reproduces the results)",
+                 "url": "https://... (code that reproduces the results; repo:<path> for
+                         the toolkit's own baselines)",
                  "config": {... the method's configuration ...}},
       "notes": "optional free text",
       "results": [ ...results documents, embedded as written by the toolkit... ]
@@ -34,7 +35,9 @@ SUPPORTED_SCHEMA_VERSIONS = (1,)
 BOARDS = ("nas", "predictors")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+()-]{0,79}$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,39}$")
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
+# An http(s) URL, or "repo:<path>" for code inside the nasbench-meta repository itself
+# (the toolkit's own baselines, which have no other home).
+_URL = re.compile(r"^(https?://[^\s/$.?#][^\s]*|repo:[\w./-]+)$")
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def _method_problems(method: Any) -> list[Problem]:
         problems.append(Problem("missing-field", "method.authors must be a non-empty list of names (people or team)"))
     url = method.get("url")
     if not isinstance(url, str) or not _URL.match(url):
-        problems.append(Problem("missing-field", f"method.url {url!r} must be an http(s) URL of code that reproduces the results"))
+        problems.append(Problem("missing-field", f"method.url {url!r} must be an http(s) URL of code that reproduces the results (or repo:<path> for code in the nasbench-meta repository)"))
     if not isinstance(method.get("config"), dict):
         problems.append(Problem("missing-field", "method.config must be a JSON object with the method's configuration"))
     unknown = set(method) - {"name", "version", "authors", "url", "config"}

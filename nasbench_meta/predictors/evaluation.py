@@ -222,17 +222,19 @@ def per_task_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def markdown_table(table: pd.DataFrame, *, split: str = "valid") -> str:
     """Mean +- std over seeds of the mean over held-out tasks, one row per (predictor, K)."""
-    summ = summary(table[table["split"] == split])
-    lines = ["| predictor | K | " + " | ".join(METRICS) + " |", "|---|---:|" + "---:|" * len(METRICS)]
+    table = table[table["split"] == split]
+    summ = summary(table)
+    n_tasks = table.groupby("predictor")["holdout"].nunique()
+    lines = ["| predictor | tasks | K | " + " | ".join(METRICS) + " |", "|---|---:|---:|" + "---:|" * len(METRICS)]
     for (predictor, shots, _), row in summ.iterrows():
         cells = []
         for metric in METRICS:
             mean, std = row.get((metric, "mean"), np.nan), row.get((metric, "std"), np.nan)
             cells.append("" if np.isnan(mean) else f"{mean:.3f} ± {0.0 if np.isnan(std) else std:.3f}")
-        lines.append(f"| {predictor} | {shots} | " + " | ".join(cells) + " |")
+        lines.append(f"| {predictor} | {n_tasks[predictor]} | {shots} | " + " | ".join(cells) + " |")
     tasks = sorted(table["holdout"].unique())
     seeds = sorted(int(s) for s in table["seed"].unique())
-    lines.append(f"\n{split} scores; mean over held-out tasks {', '.join(tasks)}; ± std over seeds "
+    lines.append(f"\n{split} scores; mean over each predictor's held-out tasks (of {', '.join(tasks)}); ± std over seeds "
                  f"{seeds}. Regrets in the task's metric (accuracy, 0-1).")
     return "\n".join(lines)
 
