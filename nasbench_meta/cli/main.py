@@ -6,7 +6,7 @@ import importlib
 import sys
 
 # Modules under nasbench_meta.cli, each exposing register(subparsers) -> None.
-COMMANDS: tuple[str, ...] = ("datasets", "query", "demo", "leaderboard", "search", "predictors")
+COMMANDS: tuple[str, ...] = ("datasets", "query", "predictors", "harness", "search", "leaderboard", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

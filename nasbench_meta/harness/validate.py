@@ -85,9 +85,12 @@ def validate_predictions(bench: Benchmark, task: str, predictions: pd.Series, *,
     best = predictions.dropna().sort_values(ascending=False, kind="stable").head(top)
     df, summary = compare_with_table(bench, task, best.index.tolist(), seeds=seeds, **kwargs)
     df.insert(1, "prediction", best.to_numpy())
+    # Meta-predictors output a rank score in [0, 1]: only their ranking can be compared.
+    scale = predictions.attrs.get("scale", "score")
     summary.update(
-        predictor=predictions.name,
-        mae_predictor_valid_points=100 * float((df.prediction - df.measured_valid).abs().mean()),
+        predictor=predictions.name, prediction_scale=scale,
+        mae_predictor_valid_points=(100 * float((df.prediction - df.measured_valid).abs().mean())
+                                    if scale == "score" else float("nan")),
         spearman_predictor_valid=_spearman(df.prediction, df.measured_valid),
     )
     return df, summary
@@ -105,14 +108,18 @@ def format_report(df: pd.DataFrame, summary: dict) -> str:
     head = f"{'key':>6}  {'architecture':<34}" + (f"{'predicted':>10}" if has_pred else "")
     lines.append(head + f"{'table val':>10}{'measured val':>17}{'table test':>11}{'measured test':>17}")
     for key, row in df.iterrows():
-        line = f"{key:>6}  {row.arch:<34}" + (f"{pct(row.prediction):>10}" if has_pred else "")
+        shown = pct(row.prediction) if summary.get("prediction_scale", "score") == "score" else f"{row.prediction:.3f}"
+        line = f"{key:>6}  {row.arch:<34}" + (f"{shown:>10}" if has_pred else "")
         line += (f"{pct(row.table_valid):>10}{pct(row.measured_valid, row.measured_valid_std):>17}"
                  f"{pct(row.table_test):>11}{pct(row.measured_test, row.measured_test_std):>17}")
         lines.append(line)
     s = summary
     lines.append(f"{s['task']}: {s['measured']}/{s['architectures']} architectures measured, "
                  f"seeds {s['seeds']}, {s['epochs']} epochs")
-    if has_pred:
+    if has_pred and s.get("prediction_scale", "score") == "rank":
+        lines.append(f"predictor {s.get('predictor')} predicts a rank score (0-1, higher is better), "
+                     f"not accuracy: Spearman vs measured validation {s['spearman_predictor_valid']:.3f}")
+    elif has_pred:
         lines.append(f"predictor {s.get('predictor')}: MAE vs measured validation "
                      f"{s['mae_predictor_valid_points']:.2f} points, Spearman "
                      f"{s['spearman_predictor_valid']:.3f}")
