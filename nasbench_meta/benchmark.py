@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
@@ -17,6 +17,9 @@ from nasbench_meta import store
 from nasbench_meta.paths import benchmark_path
 from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError, get_space
 from nasbench_meta.store import BenchmarkNotBuiltError  # noqa: F401  (re-exported for users)
+
+if TYPE_CHECKING:
+    from nasbench_meta.oracle import SearchOracle
 
 SPLITS = {"valid": "valid_score", "test": "test_score"}
 

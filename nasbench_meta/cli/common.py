@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 
@@ -29,3 +30,15 @@ def _to_builtin(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def json_object(text: str, option: str = "--config") -> dict[str, Any]:
+    """A JSON object given inline or as ``@file.json``; a clear error otherwise."""
+    raw = Path(text[1:]).read_text() if text.startswith("@") else text
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{option} is not valid JSON ({exc}); e.g. {option} '{{\"max_depth\": 4}}'") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{option} must be a JSON object such as '{{\"max_depth\": 4}}'")
+    return value

@@ -84,7 +84,7 @@ def _store(args: argparse.Namespace):
 def _run(args: argparse.Namespace) -> int:
     from nasbench_meta.harness.data import load_task
     from nasbench_meta.harness.train import train_naive
-    from nasbench_meta.harness.validate import compare_with_table, format_report
+    from nasbench_meta.harness.validate import compare_with_table
 
     bench = open_benchmark(args.benchmark, root=args.root)
     key = bench.space.key(args.arch)

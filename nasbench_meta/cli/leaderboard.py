@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nasbench_meta.cli.common import add_json, add_root, print_json
+from nasbench_meta.cli.common import add_json, add_root, json_object, print_json
 
 BOARDS_HELP = ("boards directory (default: leaderboards/ of the source checkout when run from one, "
                "else <data dir>/leaderboards)")
@@ -77,14 +77,7 @@ def _read_json(path: Path) -> Any:
 
 def _config(text: "str | None", results: list[dict[str, Any]]) -> dict[str, Any]:
     if text is not None:
-        raw = Path(text[1:]).read_text() if text.startswith("@") else text
-        try:
-            config = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"--config is not valid JSON ({exc})") from None
-        if not isinstance(config, dict):
-            raise ValueError("--config must be a JSON object")
-        return config
+        return json_object(text)
     recorded = [r.get("method", r.get("predictor", {})).get("config") for r in results if isinstance(r, dict)]
     recorded = [c for c in recorded if isinstance(c, dict)]
     if not recorded:

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-import numpy as np
 
 from nasbench_meta.benchmark import open_benchmark
-from nasbench_meta.cli.common import add_benchmark, add_json, add_root, print_json
+from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -71,15 +69,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace) -> dict:
-    if not getattr(args, "config", None):
-        return {}
-    try:
-        config = json.loads(args.config)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--config is not valid JSON ({exc}); e.g. --config '{{\"max_depth\": 4}}'") from None
-    if not isinstance(config, dict):
-        raise ValueError("--config must be a JSON object")
-    return config
+    return json_object(args.config) if getattr(args, "config", None) else {}
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
 from nasbench_meta.benchmark import open_benchmark
-from nasbench_meta.cli.common import add_benchmark, add_json, add_root, print_json
+from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, print_json
 from nasbench_meta.paths import data_root
 
 METHOD_HELP = ("a built-in method (rs, re, ls, bananas, meta) or your own Method subclass as "
@@ -74,15 +73,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(text: "str | None") -> dict:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--config must be a JSON object ({exc})") from None
-    if not isinstance(value, dict):
-        raise ValueError("--config must be a JSON object such as '{\"population_size\": 10}'")
-    return value
+    return json_object(text) if text else {}
 
 
 def _run_kwargs(args: argparse.Namespace) -> dict:
