@@ -2,8 +2,8 @@
 # Regenerate the built-in baselines' entries with the toolkit's own commands.
 #   bash leaderboards/baselines.sh            (from the repository root; needs the benchmark built:
 #                                              nasbench-meta datasets build nas-bench-graph)
-# Runs are cheap on tables (minutes), except the meta-trained warm start ("meta": it meta-trains
-# one predictor per target task, ~4 min each on 2 cores) and predictor evaluations.
+# Runs are cheap on tables (minutes); the meta-trained warm start ("meta") fits its predictor
+# (weighted-rank by default) once per target task in seconds; predictor evaluations take longest.
 # Entries are never overwritten: delete leaderboards/nas-bench-graph/*/entries/<id>.json first to
 # regenerate one. URL defaults to this script inside the repository (repo:<path>).
 set -euo pipefail
@@ -15,7 +15,7 @@ mkdir -p "$WORK"
 # NAS: every task, budget 100 queries, seeds 0-9 (what the board requires).
 nasbench-meta search grid --methods rs,re,ls,bananas,meta --tasks all --budget 100 --seeds 10 --out-dir "$WORK/search"
 declare -A NAMES=([rs]="Random search" [re]="Regularized evolution" [ls]="Local search"
-                  [bananas]="BANANAS" [meta]="Meta-trained warm start (xgb-meta)")
+                  [bananas]="BANANAS" [meta]="Meta-trained warm start (weighted-rank)")
 for m in rs re ls bananas meta; do
   id=$(echo "${NAMES[$m]}" | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/-/g; s/^-|-$//g')
   [ -e "leaderboards/nas-bench-graph/nas/entries/$id--1.json" ] && continue

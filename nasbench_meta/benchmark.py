@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping
 
 import h5py
 import numpy as np
@@ -50,7 +51,7 @@ class Benchmark:
         self._metric_names = {t: tuple(manifest[t]["metrics"]) for t in self.tasks}
         self.space: SearchSpace = get_space(self.attrs["space"])
         self._arrays: dict[tuple[str, str], np.ndarray] = {}
-        self._row_of: "dict[int, int] | None" = None
+        self._row_of: "Mapping[int, int] | None" = None
 
     def _handle(self) -> h5py.File:
         # One read-only handle, opened lazily, so metric reads do not pay for reopening.
@@ -99,10 +100,15 @@ class Benchmark:
         return metric
 
     # -- rows -------------------------------------------------------------------------------
+    def row_map(self) -> Mapping[int, int]:
+        """Read-only key -> row mapping, built once per Benchmark and shared (oracles use it)."""
+        if self._row_of is None:
+            self._row_of = MappingProxyType(dict(zip(self.keys.tolist(), range(len(self.keys)))))
+        return self._row_of
+
     def row(self, arch: Any) -> int:
         """Row of an architecture (object, string or key) in every metric array."""
-        if self._row_of is None:
-            self._row_of = dict(zip(self.keys.tolist(), range(len(self.keys))))
+        self.row_map()
         if isinstance(arch, (int, np.integer)) and int(arch) in self._row_of:
             return self._row_of[int(arch)]
         key = self.space.key(arch)  # raises a clear error for anything outside the space

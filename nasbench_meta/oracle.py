@@ -6,7 +6,7 @@ through it; test results come out of scoring after the search has ended.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
@@ -32,13 +32,14 @@ class SearchOracle:
     """Validation scores of one task, charged per distinct architecture."""
 
     def __init__(self, space: SearchSpace, task: str, keys: np.ndarray, valid: np.ndarray,
-                 cost: "np.ndarray | None" = None, budget: "int | None" = None) -> None:
-        covered = ~np.isnan(valid)
+                 cost: "np.ndarray | None" = None, budget: "int | None" = None,
+                 rows: "Mapping[int, int] | None" = None) -> None:
+        """``rows`` maps key -> row of ``valid``; pass a shared one to make construction cheap."""
         self.space, self.task, self.budget = space, task, budget
-        order = np.argsort(keys[covered], kind="stable")  # sorted keys: rows by binary search
-        self._keys, self._valid = keys[covered][order], valid[covered][order]
-        self._cost = None if cost is None else cost[covered][order]
-        self._keys.setflags(write=False)
+        self._valid, self._cost = valid, cost
+        self._rows = rows if rows is not None else dict(zip(keys.tolist(), range(len(keys))))
+        self._candidates = keys[~np.isnan(valid)]
+        self._candidates.setflags(write=False)
         self.history: list[Observation] = []
         self._seen: set[int] = set()
         self.total_cost = 0.0
@@ -48,7 +49,7 @@ class SearchOracle:
         valid = np.array(bench.scores(task, split="valid", seeds="mean"))
         cost_metric = bench.task_info(task).get("cost_metric") or None
         cost = np.array(bench.metric(task, cost_metric)) if cost_metric else None
-        return cls(bench.space, task, np.array(bench.keys), valid, cost, budget)
+        return cls(bench.space, task, np.array(bench.keys), valid, cost, budget, rows=bench.row_map())
 
     @property
     def num_queries(self) -> int:
@@ -58,7 +59,7 @@ class SearchOracle:
     @property
     def candidates(self) -> np.ndarray:
         """Keys the task covers: the architectures a method may propose."""
-        return self._keys
+        return self._candidates
 
     def query(self, arch: Any) -> Observation:
         """Reveal the validation score; re-querying an architecture is free and flagged."""
@@ -80,8 +81,8 @@ class SearchOracle:
         return obs
 
     def _find(self, key: int) -> "int | None":
-        row = int(np.searchsorted(self._keys, key))
-        return row if row < len(self._keys) and self._keys[row] == key else None
+        row = self._rows.get(key)
+        return None if row is None or self._valid[row] != self._valid[row] else row  # NaN: not covered
 
     def query_batch(self, archs: Any) -> list[Observation]:
         return [self.query(a) for a in archs]
