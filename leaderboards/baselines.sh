@@ -26,9 +26,10 @@ for m in rs re ls bananas meta; do
 done
 
 # Predictors: leave one task out over the 8 complete tasks, K = 0, 10, 20, 50, 100, fit seed 0.
-declare -A PNAMES=([mean-rank]="Mean rank" [weighted-rank]="Weighted rank" [xgb]="XGBoost (single task)")
-declare -A PSEEDS=([mean-rank]=5 [weighted-rank]=5 [xgb]=3)
-for p in mean-rank weighted-rank xgb; do
+declare -A PNAMES=([mean-rank]="Mean rank" [weighted-rank]="Weighted rank" [xgb]="XGBoost (single task)"
+                   [xgb-meta]="XGBoost meta-surrogate" [gnn-meta]="GNN meta-predictor")
+declare -A PSEEDS=([mean-rank]=5 [weighted-rank]=5 [xgb]=3 [xgb-meta]=5 [gnn-meta]=5)
+for p in mean-rank weighted-rank xgb xgb-meta gnn-meta; do
   id=$(echo "${PNAMES[$p]}" | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/-/g; s/^-|-$//g')
   [ -e "leaderboards/nas-bench-graph/predictors/entries/$id--1.json" ] && continue
   nasbench-meta predictors evaluate --predictor "$p" --holdout all --seeds "${PSEEDS[$p]}" --out "$WORK/predictors-$p"

@@ -1,7 +1,13 @@
 """Shared fixtures: a benchmark built from the installed nas-bench-graph package, and data roots."""
 from __future__ import annotations
 
-import shutil
+import os
+
+# Idle OpenMP threads spin-wait by default; on a busy 2-core CI machine that made XGBoost and
+# torch tests up to 15x slower. Must be set before torch / xgboost are imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import shutil  # noqa: E402
 from pathlib import Path
 
 import pytest

@@ -108,8 +108,10 @@ def format_report(df: pd.DataFrame, summary: dict) -> str:
     head = f"{'key':>6}  {'architecture':<34}" + (f"{'predicted':>10}" if has_pred else "")
     lines.append(head + f"{'table val':>10}{'measured val':>17}{'table test':>11}{'measured test':>17}")
     for key, row in df.iterrows():
-        shown = pct(row.prediction) if summary.get("prediction_scale", "score") == "score" else f"{row.prediction:.3f}"
-        line = f"{key:>6}  {row.arch:<34}" + (f"{shown:>10}" if has_pred else "")
+        line = f"{key:>6}  {row.arch:<34}"
+        if has_pred:
+            rank_scale = summary.get("prediction_scale", "score") == "rank"
+            line += f"{f'{row.prediction:.3f}' if rank_scale else pct(row.prediction):>10}"
         line += (f"{pct(row.table_valid):>10}{pct(row.measured_valid, row.measured_valid_std):>17}"
                  f"{pct(row.table_test):>11}{pct(row.measured_test, row.measured_test_std):>17}")
         lines.append(line)
