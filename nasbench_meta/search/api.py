@@ -19,7 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -119,6 +119,7 @@ class Method(ABC):
         self.problem, self.rng = problem, rng
         self.history: list[Observation] = []
         self.scores: dict[int, float] = {}
+        self.pending: list[int] = []  # see serve_planned
         self.start()
 
     def start(self) -> None:
@@ -133,6 +134,15 @@ class Method(ABC):
         for obs in observations:
             self.history.append(obs)
             self.scores[obs.key] = obs.valid_score
+
+    def serve_planned(self, n: int, plan: "Callable[[], list[int]]") -> list[int]:
+        """Hand out proposals planned a batch at a time (one model update per batch) over as
+        many asks as the runner makes; ``self.pending`` may be seeded in ``start``."""
+        pending = [k for k in self.pending if k not in self.scores]
+        if not pending:
+            pending = plan()
+        out, self.pending = pending[:n], pending[n:]
+        return out
 
     def best(self) -> int:
         """Key of the best architecture seen so far (first found among ties)."""

@@ -26,17 +26,12 @@ class Bananas(Method):
     def start(self) -> None:
         if self.config["acquisition"] not in ("its", "ucb"):
             raise ValueError(f"acquisition must be 'its' or 'ucb', got {self.config['acquisition']!r}")
-        self._pending: list[int] = []
 
     def ask(self, n: int) -> list[int]:
         if len(self.scores) < self.config["num_init"]:
             want = min(n, self.config["num_init"] - len(self.scores))
             return self.problem.sample(self.rng, want, exclude=self.scores).tolist()
-        self._pending = [k for k in self._pending if k not in self.scores]
-        if not self._pending:
-            self._pending = self._next_batch()
-        out, self._pending = self._pending[:n], self._pending[n:]
-        return out
+        return self.serve_planned(n, self._next_batch)
 
     def _next_batch(self) -> list[int]:
         candidates = self._candidates()

@@ -79,16 +79,10 @@ class MetaWarmStart(Method):
         order = np.argsort(-prior, kind="stable")
         self._pool = candidates[order[:int(self.config["pool_size"])]]
         top = candidates[order[:int(self.config["initial_pool"])]]
-        self._pending = self.rng.choice(top, size=min(len(top), int(self.config["initial"])), replace=False).tolist()
+        self.pending = self.rng.choice(top, size=min(len(top), int(self.config["initial"])), replace=False).tolist()
 
     def ask(self, n: int) -> list[int]:
-        # Proposals are planned ``batch`` at a time (one re-adaptation per batch) and served
-        # over as many asks as the runner makes.
-        self._pending = [k for k in self._pending if k not in self.scores]
-        if not self._pending:
-            self._pending = self._next_batch()
-        out, self._pending = self._pending[:n], self._pending[n:]
-        return out
+        return self.serve_planned(n, self._next_batch)  # one re-adaptation per planned batch
 
     def _next_batch(self) -> list[int]:
         support = np.fromiter(self.scores, dtype=np.int64, count=len(self.scores))
