@@ -51,6 +51,7 @@ class Benchmark:
         self._metric_names = {t: tuple(manifest[t]["metrics"]) for t in self.tasks}
         self.space: SearchSpace = get_space(self.attrs["space"])
         self._arrays: dict[tuple[str, str], np.ndarray] = {}
+        self._derived: dict[tuple, Any] = {}  # cached results of read-only queries (searches repeat them)
         self._row_of: "Mapping[int, int] | None" = None
 
     def _handle(self) -> h5py.File:
@@ -131,8 +132,21 @@ class Benchmark:
         return rows
 
     def task_keys(self, task: str) -> np.ndarray:
-        """Keys of the architectures the task's table covers."""
-        return self.keys[self.metric(task, "num_seeds") > 0]
+        """Keys of the architectures the task's table covers (read-only)."""
+        return self._memo(("task_keys", task), lambda: self.keys[self.metric(task, "num_seeds") > 0])
+
+    def scored_keys(self, task: str, *, split: str, seeds: str) -> np.ndarray:
+        """Keys with a score on ``split`` (read-only): what a search on the task may propose."""
+        values = self.scores(task, split=split, seeds=seeds)
+        return self._memo(("scored_keys", task, split, seeds), lambda: self.keys[~np.isnan(values)])
+
+    def _memo(self, key: tuple, compute: Any) -> Any:
+        if key not in self._derived:
+            value = compute()
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+            self._derived[key] = value
+        return self._derived[key]
 
     # -- values -----------------------------------------------------------------------------
     def metric(self, task: str, name: str) -> np.ndarray:
@@ -178,9 +192,9 @@ class Benchmark:
         return frame
 
     def best(self, task: str, *, split: str, seeds: str) -> tuple[int, float]:
-        """Key and score of the best architecture on a split."""
+        """Key and score of the best architecture on a split (the first one among ties)."""
         values = self.scores(task, split=split, seeds=seeds)
-        row = int(np.nanargmax(values))
+        row = self._memo(("best", task, split, seeds), lambda: int(np.nanargmax(values)))
         return int(self.keys[row]), float(values[row])
 
     def oracle(self, task: str, budget: "int | None" = None) -> "SearchOracle":

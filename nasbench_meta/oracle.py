@@ -5,8 +5,7 @@ through it; test results come out of scoring after the search has ended.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
 import numpy as np
 
@@ -20,8 +19,9 @@ class BudgetExhaustedError(RuntimeError):
     pass
 
 
-@dataclass(frozen=True)
-class Observation:
+class Observation(NamedTuple):
+    """What one query reveals (a named tuple: a search makes millions of them)."""
+
     key: int
     valid_score: float
     cost: float
@@ -33,23 +33,27 @@ class SearchOracle:
 
     def __init__(self, space: SearchSpace, task: str, keys: np.ndarray, valid: np.ndarray,
                  cost: "np.ndarray | None" = None, budget: "int | None" = None,
-                 rows: "Mapping[int, int] | None" = None) -> None:
-        """``rows`` maps key -> row of ``valid``; pass a shared one to make construction cheap."""
+                 rows: "Mapping[int, int] | None" = None, candidates: "np.ndarray | None" = None) -> None:
+        """``rows`` maps key -> row of ``valid`` and ``candidates`` are the keys with a score;
+        pass shared ones to make construction cheap."""
         self.space, self.task, self.budget = space, task, budget
         self._valid, self._cost = valid, cost
         self._rows = rows if rows is not None else dict(zip(keys.tolist(), range(len(keys))))
-        self._candidates = keys[~np.isnan(valid)]
-        self._candidates.setflags(write=False)
+        if candidates is None:
+            candidates = keys[~np.isnan(valid)]
+            candidates.setflags(write=False)
+        self._candidates = candidates
         self.history: list[Observation] = []
         self._seen: set[int] = set()
         self.total_cost = 0.0
 
     @classmethod
     def from_benchmark(cls, bench: "Benchmark", task: str, budget: "int | None" = None) -> "SearchOracle":
-        valid = np.array(bench.scores(task, split="valid", seeds="mean"))
+        valid = bench.scores(task, split="valid", seeds="mean")  # read-only, shared
         cost_metric = bench.task_info(task).get("cost_metric") or None
-        cost = np.array(bench.metric(task, cost_metric)) if cost_metric else None
-        return cls(bench.space, task, np.array(bench.keys), valid, cost, budget, rows=bench.row_map())
+        cost = bench.metric(task, cost_metric) if cost_metric else None
+        return cls(bench.space, task, bench.keys, valid, cost, budget, rows=bench.row_map(),
+                   candidates=bench.scored_keys(task, split="valid", seeds="mean"))
 
     @property
     def num_queries(self) -> int:
@@ -70,6 +74,9 @@ class SearchOracle:
             row = self._find(key)
             if row is None:
                 raise UnknownArchitectureError(f"task {self.task} has no architecture with key {key}")
+        return self._reveal(key, row)
+
+    def _reveal(self, key: int, row: int) -> Observation:
         repeated = key in self._seen
         if not repeated and self.budget is not None and len(self._seen) >= self.budget:
             raise BudgetExhaustedError(f"budget of {self.budget} queries on {self.task} is spent")

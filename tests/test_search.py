@@ -6,7 +6,7 @@ import pytest
 
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.oracle import Observation, SearchOracle
-from nasbench_meta.search import Method, MethodError, SearchProblem, run_search, run_seeds
+from nasbench_meta.search import Method, MethodError, SearchProblem, make_method, run_search, run_seeds
 from nasbench_meta.search.scoring import incumbent_index
 
 
@@ -213,3 +213,24 @@ def test_meta_warm_start_never_trains_on_the_target_and_caches(bench: Benchmark,
     with pytest.raises(ValueError, match="target task"):
         run_seeds(bench, "cora", "meta", seeds=1, budget=5, progress=False, cache_dir=tmp_path,
                   config={"predictor": "mean-rank", "source_tasks": ["cora", "citeseer"]})
+
+
+def test_local_search_moves_to_the_first_better_neighbour(bench: Benchmark) -> None:
+    run = run_search(make_method("ls"), bench, "cora", budget=80, seed=3)
+    keys = run["trajectory"]["keys"]
+    valid = dict(zip(bench.keys.tolist(), bench.scores("cora", split="valid", seeds="mean").tolist()))
+    init = keys[:10]
+    centre = max(init, key=valid.get)
+    moves = 0
+    for key in keys[10:]:
+        around = set(bench.space.neighbours(centre).tolist())
+        if key in around:
+            if valid[key] > valid[centre]:
+                centre, moves = key, moves + 1
+        else:  # a restart happens only at a local optimum: every neighbour known, none better
+            known = set(keys[:keys.index(key)])
+            assert around <= known and all(valid[k] <= valid[centre] for k in around)
+            centre = key
+    assert moves > 0
+    with pytest.raises(ValueError, match="move must be"):
+        run_search(make_method("ls", {"move": "steepest"}), bench, "cora", budget=5, seed=0)

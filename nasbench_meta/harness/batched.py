@@ -18,6 +18,7 @@ A test checks this forward against the reference modules for every op.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -26,7 +27,8 @@ from torch_geometric.data import Data
 from torch_geometric.utils import softmax
 
 from nasbench_meta.harness.models import NasBenchGraphNet
-from nasbench_meta.harness.operators import SparseOp, csr_mm, gat_edges, propagation_matrices, spmm
+from nasbench_meta.harness.operators import (EdgeBags, SparseOp, csr_mm, gat_edges, propagation_matrices,
+                                              spmm)
 
 # Each op as terms (weight name, propagation kind or None for the identity), bias, activation.
 _TERMS: dict[str, tuple[tuple[tuple[str, str | None], ...], str | None]] = {
@@ -57,6 +59,7 @@ class GraphContext:
     test_pos: torch.Tensor
     _restricted: dict = field(default_factory=dict)
     _blocks: dict = field(default_factory=dict)
+    _bags: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, data: Data, device: "str | torch.device") -> "GraphContext":
@@ -87,6 +90,14 @@ class GraphContext:
         if (kind, rows) not in self._restricted:
             self._restricted[kind, rows] = self.props[kind].restrict(self.rows[rows])
         return self._restricted[kind, rows]
+
+    def gat_bags(self, self_loops: bool, groups: int, rows: str | None) -> EdgeBags:
+        """GAT's aggregation for ``groups`` (seeds x heads) attention groups, onto ``rows``."""
+        if (self_loops, groups, rows) not in self._bags:
+            self._bags[self_loops, groups, rows] = EdgeBags.build(
+                self.gat_edges[self_loops], self.num_nodes, groups,
+                None if rows is None else self.rows[rows])
+        return self._bags[self_loops, groups, rows]
 
     def raw_block(self, seeds: int) -> tuple:
         """Index structure of the (N*S, S*in) matrix holding each seed's dropped-out features.
@@ -119,8 +130,23 @@ def _csr_from(layout: tuple, vals: torch.Tensor) -> tuple:
 
 def _lin(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
     """Per-seed linear map: h (M, S, in), w (S, out, in) -> (M, S, out)."""
-    out = torch.einsum("msi,soi->mso", h, w)
-    return out if b is None else out + b
+    return _lin_sum([(h, w)], b)
+
+
+def _lin_sum(terms: list[tuple[torch.Tensor, torch.Tensor]], b: torch.Tensor | None = None) -> torch.Tensor:
+    """Sum of per-seed linear maps (+ bias (1, S, out)), as batched matmuls over the seed axis.
+
+    bmm reads the (M, S, in) inputs through strided views and the result stays a view of
+    its (S, M, out) buffer: no layout copies (einsum or cat would make one per term).
+    """
+    out = None
+    for h, w in terms:
+        a, wt = h.transpose(0, 1), w.transpose(1, 2)
+        if out is None:
+            out = torch.bmm(a, wt) if b is None else torch.baddbmm(b.transpose(0, 1), a, wt)
+        else:
+            out = torch.baddbmm(out, a, wt)
+    return out.transpose(0, 1)
 
 
 class BatchedNet:
@@ -192,16 +218,25 @@ class BatchedNet:
         return b.reshape(b.shape[0], -1)
 
     def _dropout(self, h: torch.Tensor, seed_axis: int) -> torch.Tensor:
+        """Dropout with each seed's own generator (so batching does not change a seed's run).
+
+        Keep/drop comes from 16-bit random lanes, four per 64-bit draw: drawing a float per
+        element costs several times more. The drop rate is p rounded up to a multiple of
+        2^-16 and the scale uses that exact rate, so the output stays unbiased.
+        """
         p = self.protocol.dropout
         if not self.training or p == 0:
             return h
         shape = list(h.shape)
         n_seeds = shape.pop(seed_axis)
-        noise = torch.empty([n_seeds] + shape, device=h.device)
+        per_seed = h.numel() // n_seeds
+        bits = torch.empty(n_seeds, -(-per_seed // 4), dtype=torch.int64, device=h.device)
         for s, gen in enumerate(self.generators):   # contiguous per-seed draws: fast
-            noise[s].uniform_(generator=gen)
-        keep = (noise >= p).movedim(0, seed_axis)
-        return (h * keep).mul_(1.0 / (1 - p))
+            bits[s].random_(-2**63, None, generator=gen)
+        lanes = bits.view(torch.int16)[:, :per_seed].reshape([n_seeds] + shape)
+        dropped = math.ceil(p * 65536)
+        keep = (lanes >= dropped - 32768).movedim(0, seed_axis)
+        return (h * keep).mul_(65536 / (65536 - dropped))
 
     def _bn(self, i: int, h: torch.Tensor) -> torch.Tensor:
         n, s, c = h.shape
@@ -236,8 +271,7 @@ class BatchedNet:
         terms, bias = _TERMS[op]
         pre = f"ops.{i}."
         if op == "gat":
-            out = self._gat(i, parts[0])
-            return out if rows is None else out[self.ctx.rows[rows]]
+            return self._gat(i, parts[0], rows)
         out = None
         for (_, kind), xw in zip(terms, parts):
             if kind is not None:
@@ -256,32 +290,36 @@ class BatchedNet:
         pre = f"ops.{i}."
         if op == "gat":
             return self._op_on_product(i, op, [_lin(h, self._weight(pre, terms[0][0]))], rows)
-        inputs = []
-        for _, kind in terms:
+        products = []
+        for name, kind in terms:
             if kind is not None:
-                inputs.append(self.ctx.prop(kind, rows)(h))
+                x = self.ctx.prop(kind, rows)(h)
             else:
-                inputs.append(h if rows is None else h[self.ctx.rows[rows]])
-        w = torch.cat([self._weight(pre, name) for name, _ in terms], dim=2)
-        out = _lin(torch.cat(inputs, dim=2) if len(inputs) > 1 else inputs[0], w,
-                   self._bias(pre, bias)[None])
+                x = h if rows is None else h[self.ctx.rows[rows]]
+            products.append((x, self._weight(pre, name)))
+        out = _lin_sum(products, self._bias(pre, bias)[None])
         return F.relu(out) if op == "arma" else out
 
-    def _gat(self, i: int, xw: torch.Tensor) -> torch.Tensor:
-        """GATConv (4 heads, concat, slope 0.2, no attention dropout) on x @ W, all nodes."""
+    def _gat(self, i: int, xw: torch.Tensor, rows: str | None) -> torch.Tensor:
+        """GATConv (4 heads, concat, slope 0.2, no attention dropout) on x @ W.
+
+        Attention logits are small (E, S, H); the aggregation is one weighted embedding_bag
+        over every (seed, head) group, for the target rows only.
+        """
         pre = f"ops.{i}."
         n, s, hc = xw.shape
         att_src, att_dst = self.p(pre + "att_src"), self.p(pre + "att_dst")   # (S, 1, H, C)
         heads = att_src.shape[2]
-        x = xw.view(n, s, heads, hc // heads)
+        x = xw.contiguous().view(n, s, heads, hc // heads)
         a_src = (x * att_src[:, 0][None]).sum(-1)                             # (N, S, H)
         a_dst = (x * att_dst[:, 0][None]).sum(-1)
-        src, dst = self.ctx.gat_edges[self.protocol.normalize]
+        edges = self.ctx.gat_edges[self.protocol.normalize]
+        src, dst = edges
         alpha = F.leaky_relu(a_src[src] + a_dst[dst], 0.2)
-        alpha = softmax(alpha, dst, num_nodes=n, dim=0)
-        msg = x[src] * alpha.unsqueeze(-1)
-        out = torch.zeros_like(x).index_add_(0, dst, msg).view(n, s, hc)
-        return out + self._bias(pre, "bias")[None]
+        alpha = softmax(alpha, dst, num_nodes=n, dim=0)                        # (E, S, H)
+        bags = self.ctx.gat_bags(self.protocol.normalize, s * heads, rows)
+        out = bags(x.view(n, s * heads, hc // heads), alpha.reshape(-1, s * heads))
+        return out.view(-1, s, hc) + self._bias(pre, "bias")[None]
 
     # -- forward --------------------------------------------------------------------------
     def forward(self, rows: str) -> torch.Tensor:

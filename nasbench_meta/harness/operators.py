@@ -114,3 +114,57 @@ def gat_edges(edge_index: torch.Tensor, num_nodes: int, self_loops: bool) -> tor
     if self_loops:
         edge_index, _ = add_self_loops(edge_index, num_nodes=num_nodes)
     return edge_index
+
+
+@dataclass
+class EdgeBags:
+    """Attention aggregation of one edge list as one weighted ``embedding_bag``.
+
+    Messages are grouped G ways (seeds x heads): features ``x`` of shape (N, G, C) are read
+    as rows ``n*G + g`` of an (N*G, C) table, and bag ``d*G + g`` sums the rows of the
+    sources of node d's in-edges, weighted by their attention ``alpha[e, g]``. One call
+    covers every group without materialising an (E, G, C) message tensor. Only the target
+    nodes ``rows`` get a bag (all nodes when built with ``rows=None``).
+    """
+
+    index: torch.Tensor    # (E'*G,) table row of each weighted term
+    offsets: torch.Tensor  # (len(rows)*G + 1,) bag boundaries
+    gather: torch.Tensor   # (E'*G,) position of each term's weight in alpha.view(-1)
+    num_rows: int
+
+    @classmethod
+    def build(cls, edge_index: torch.Tensor, num_nodes: int, groups: int,
+              rows: "torch.Tensor | None" = None) -> "EdgeBags":
+        src, dst = edge_index
+        edge = torch.arange(src.numel(), device=src.device)
+        pos = torch.arange(num_nodes, device=src.device)
+        if rows is not None:  # renumber the kept targets 0..len(rows)-1, drop the rest
+            pos = torch.full((num_nodes,), -1, dtype=torch.long, device=src.device)
+            pos[rows] = torch.arange(rows.numel(), device=src.device)
+            keep = pos[dst] >= 0
+            src, dst, edge = src[keep], dst[keep], edge[keep]
+        target = pos[dst]
+        n_out = num_nodes if rows is None else rows.numel()
+        order = torch.argsort(target, stable=True)
+        src, target, edge = src[order], target[order], edge[order]
+        deg = torch.bincount(target, minlength=n_out)
+        ptr = torch.zeros(n_out + 1, dtype=torch.long, device=src.device)
+        ptr[1:] = torch.cumsum(deg, 0)
+        rank = torch.arange(src.numel(), device=src.device) - ptr[target]   # within its bag
+        g = torch.arange(groups, device=src.device)
+        slot = (ptr[target, None] * groups + g[None] * deg[target, None] + rank[:, None]).view(-1)
+        index = torch.empty_like(slot)
+        gather = torch.empty_like(slot)
+        index[slot] = (src[:, None] * groups + g[None]).view(-1)
+        gather[slot] = (edge[:, None] * groups + g[None]).view(-1)
+        starts = (ptr[:-1, None] * groups + g[None] * deg[:, None]).view(-1)
+        offsets = torch.cat([starts, ptr[-1:] * groups])
+        return cls(index, offsets, gather, n_out)
+
+    def __call__(self, x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        """x (N, G, C), alpha (E, G) -> (len(rows), G, C): sum over in-edges of alpha * x[src]."""
+        n, g, c = x.shape
+        out = F.embedding_bag(self.index, x.reshape(n * g, c), self.offsets, mode="sum",
+                              per_sample_weights=alpha.reshape(-1)[self.gather],
+                              include_last_offset=True)
+        return out.view(self.num_rows, g, c)

@@ -74,27 +74,31 @@ def run_search(method: Method, bench: "Benchmark", task: str, *, budget: int, se
     method.setup(problem, np.random.default_rng(seed))
     method_s += time.perf_counter() - tick
     traj, stall = Trajectory(), 0
+    keys, valid, repeated, cost = traj.keys, traj.valid, traj.repeated, traj.cost
+    clock, ask, tell = time.perf_counter, method.ask, method.tell
     while oracle.num_queries < budget and (cost_budget is None or oracle.total_cost < cost_budget):
         want = min(batch_size, budget - oracle.num_queries)
-        tick = time.perf_counter()
-        proposals = list(method.ask(want))
-        method_s += time.perf_counter() - tick
+        tick = clock()
+        proposals = ask(want)
+        method_s += clock() - tick
         if not 0 < len(proposals) <= want:
             raise MethodError(f"{method.name}.ask({want}) returned {len(proposals)} proposals; "
                               f"return between 1 and {want}")
         observations = [_query(oracle, method, p) for p in proposals]
+        new = False
         for obs in observations:
-            traj.keys.append(obs.key)
-            traj.valid.append(obs.valid_score)
-            traj.repeated.append(obs.repeated)
-            traj.cost.append(obs.cost)
-        stall = stall + len(observations) if all(o.repeated for o in observations) else 0
+            keys.append(obs.key)
+            valid.append(obs.valid_score)
+            repeated.append(obs.repeated)
+            cost.append(obs.cost)
+            new = new or not obs.repeated
+        stall = 0 if new else stall + len(observations)
         if stall > max_stall:
             raise MethodError(f"{method.name} proposed {stall} already-queried architectures in a row "
                               f"after {oracle.num_queries} distinct queries; it is stuck")
-        tick = time.perf_counter()
-        method.tell(observations)
-        method_s += time.perf_counter() - tick
+        tick = clock()
+        tell(observations)
+        method_s += clock() - tick
     scores = score_run(bench, task, traj.keys, traj.repeated, budget)
     return {"seed": int(seed), "trajectory": traj.to_dict(), "num_queries": oracle.num_queries,
             "total_cost": oracle.total_cost, "scores": scores,

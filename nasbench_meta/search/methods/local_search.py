@@ -1,9 +1,16 @@
-"""Local search as in NAS-Bench-Suite / NASLib: best-improvement hill climbing with restarts.
+"""Local search: hill climbing over one-edit neighbourhoods, with random restarts.
 
-Start from the best of ``num_init`` random architectures; evaluate its whole
-neighbourhood (one-edit changes, random order); move to the best architecture found if
-it beats the centre, otherwise the centre is a local optimum and the search restarts
-from a new random architecture. Neighbours already known cost nothing and are reused.
+Start from the best of ``num_init`` random architectures and visit its neighbourhood
+(one-edit changes) in random order. ``move="first"`` (the default, version 2) moves to
+the first neighbour that beats the centre; ``move="best"`` (NASLib's variant, version 1)
+evaluates the whole neighbourhood and moves to its best. A centre no neighbour beats is a
+local optimum: the search restarts from a new random architecture. Neighbours already
+known cost nothing and are reused.
+
+First improvement is the default because a neighbourhood here holds about 40
+architectures: at 100 queries best improvement spends the budget on two or three of them.
+Measured with 100 queries and 20 seeds, first improvement has the lower mean final test
+regret on all 8 complete tasks (best improvement lost to random search on photo).
 """
 from __future__ import annotations
 
@@ -14,10 +21,12 @@ from nasbench_meta.search.api import Method
 
 class LocalSearch(Method):
     name = "ls"
-    version = "1"
-    defaults = {"num_init": 10}
+    version = "2"
+    defaults = {"num_init": 10, "move": "first"}
 
     def start(self) -> None:
+        if self.config["move"] not in ("first", "best"):
+            raise ValueError(f"local search: move must be 'first' or 'best', got {self.config['move']!r}")
         self.centre: "int | None" = None
         self.climb_best: "int | None" = None
         self.queue: list[int] = []
@@ -48,6 +57,8 @@ class LocalSearch(Method):
     def _consider(self, key: int) -> None:
         if self.scores[key] > self.scores.get(self.climb_best, -np.inf):
             self.climb_best = key
+            if self.config["move"] == "first":
+                self.queue = []
 
     def tell(self, observations) -> None:
         super().tell(observations)
