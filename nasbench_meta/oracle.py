@@ -74,9 +74,6 @@ class SearchOracle:
             row = self._find(key)
             if row is None:
                 raise UnknownArchitectureError(f"task {self.task} has no architecture with key {key}")
-        return self._reveal(key, row)
-
-    def _reveal(self, key: int, row: int) -> Observation:
         repeated = key in self._seen
         if not repeated and self.budget is not None and len(self._seen) >= self.budget:
             raise BudgetExhaustedError(f"budget of {self.budget} queries on {self.task} is spent")

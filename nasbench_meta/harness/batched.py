@@ -28,7 +28,7 @@ from torch_geometric.utils import softmax
 
 from nasbench_meta.harness.models import NasBenchGraphNet
 from nasbench_meta.harness.operators import (EdgeBags, SparseOp, csr_mm, gat_edges, propagation_matrices,
-                                              spmm)
+                                              row_pointers, spmm)
 
 # Each op as terms (weight name, propagation kind or None for the identity), bias, activation.
 _TERMS: dict[str, tuple[tuple[tuple[str, str | None], ...], str | None]] = {
@@ -118,9 +118,7 @@ class GraphContext:
 def _csr_layout(rows: torch.Tensor, cols: torch.Tensor, shape: tuple[int, int]) -> tuple:
     """(crow, col, order): CSR layout of COO triplets; ``vals[order]`` are the CSR values."""
     order = torch.argsort(rows * shape[1] + cols)
-    crow = torch.zeros(shape[0] + 1, dtype=torch.long, device=rows.device)
-    crow[1:] = torch.cumsum(torch.bincount(rows, minlength=shape[0]), 0)
-    return crow, cols[order], order
+    return row_pointers(rows, shape[0]), cols[order], order
 
 
 def _csr_from(layout: tuple, vals: torch.Tensor) -> tuple:
@@ -313,8 +311,7 @@ class BatchedNet:
         x = xw.contiguous().view(n, s, heads, hc // heads)
         a_src = (x * att_src[:, 0][None]).sum(-1)                             # (N, S, H)
         a_dst = (x * att_dst[:, 0][None]).sum(-1)
-        edges = self.ctx.gat_edges[self.protocol.normalize]
-        src, dst = edges
+        src, dst = self.ctx.gat_edges[self.protocol.normalize]
         alpha = F.leaky_relu(a_src[src] + a_dst[dst], 0.2)
         alpha = softmax(alpha, dst, num_nodes=n, dim=0)                        # (E, S, H)
         bags = self.ctx.gat_bags(self.protocol.normalize, s * heads, rows)

@@ -46,15 +46,27 @@ def spmm(a: tuple, a_t: tuple, h: torch.Tensor) -> torch.Tensor:
     return _SpMM.apply(a, a_t, h)
 
 
+def row_pointers(rows: torch.Tensor, num_rows: int) -> torch.Tensor:
+    """CSR row pointers (num_rows + 1,) of entries sorted by ``rows``."""
+    crow = torch.zeros(num_rows + 1, dtype=torch.long, device=rows.device)
+    crow[1:] = torch.cumsum(torch.bincount(rows, minlength=num_rows), 0)
+    return crow
+
+
+def renumbering(keep: torch.Tensor, size: int) -> torch.Tensor:
+    """(size,) map of old index -> position in ``keep`` (sorted indices), -1 for dropped ones."""
+    pos = torch.full((size,), -1, dtype=torch.long, device=keep.device)
+    pos[keep] = torch.arange(keep.numel(), device=keep.device)
+    return pos
+
+
 def csr(rows: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor,
         shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(crow, col, vals) of COO triplets, duplicates summed."""
     coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), vals, shape,
                                   check_invariants=False).coalesce()
     r, c = coo.indices()
-    crow = torch.zeros(shape[0] + 1, dtype=torch.long, device=r.device)
-    crow[1:] = torch.cumsum(torch.bincount(r, minlength=shape[0]), 0)
-    return crow, c, coo.values()
+    return row_pointers(r, shape[0]), c, coo.values()
 
 
 @dataclass
@@ -75,8 +87,7 @@ class SparseOp:
         """Only the rows ``keep`` (sorted node indices) of the matrix."""
         crow, cols, vals = self.a
         rows = torch.repeat_interleave(torch.arange(self.shape[0], device=crow.device), crow.diff())
-        pos = torch.full((self.shape[0],), -1, dtype=torch.long, device=crow.device)
-        pos[keep] = torch.arange(keep.numel(), device=crow.device)
+        pos = renumbering(keep, self.shape[0])
         sel = pos[rows] >= 0
         return SparseOp.from_coo(pos[rows[sel]], cols[sel], vals[sel],
                                  (keep.numel(), self.shape[1]))
@@ -139,17 +150,15 @@ class EdgeBags:
         edge = torch.arange(src.numel(), device=src.device)
         pos = torch.arange(num_nodes, device=src.device)
         if rows is not None:  # renumber the kept targets 0..len(rows)-1, drop the rest
-            pos = torch.full((num_nodes,), -1, dtype=torch.long, device=src.device)
-            pos[rows] = torch.arange(rows.numel(), device=src.device)
+            pos = renumbering(rows, num_nodes)
             keep = pos[dst] >= 0
             src, dst, edge = src[keep], dst[keep], edge[keep]
         target = pos[dst]
         n_out = num_nodes if rows is None else rows.numel()
         order = torch.argsort(target, stable=True)
         src, target, edge = src[order], target[order], edge[order]
-        deg = torch.bincount(target, minlength=n_out)
-        ptr = torch.zeros(n_out + 1, dtype=torch.long, device=src.device)
-        ptr[1:] = torch.cumsum(deg, 0)
+        ptr = row_pointers(target, n_out)
+        deg = ptr.diff()
         rank = torch.arange(src.numel(), device=src.device) - ptr[target]   # within its bag
         g = torch.arange(groups, device=src.device)
         slot = (ptr[target, None] * groups + g[None] * deg[target, None] + rank[:, None]).view(-1)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from nasbench_meta.atomic import atomic_write
 from nasbench_meta.leaderboard.schema import Problem, content_hash, entry_id
 from nasbench_meta.paths import data_root
 
@@ -36,20 +37,6 @@ def default_boards_dir(boards_dir: "str | os.PathLike[str] | None" = None) -> Pa
     if boards_dir is not None:
         return Path(boards_dir).expanduser()
     return checkout_boards_dir() or data_root() / "leaderboards"
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary sibling and a rename: readers see the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from nasbench_meta.atomic import atomic_file
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError, get_space
 
@@ -149,15 +149,8 @@ class Predictor(ABC):
         arrays["keys"] = self._keys
         arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, **arrays)
-            os.replace(tmp, path)  # a crash mid-write never leaves a half-written predictor
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path, "wb") as f:  # a crash mid-write never leaves a half-written predictor
+            np.savez_compressed(f, **arrays)
         return path
 
 

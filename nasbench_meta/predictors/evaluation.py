@@ -16,7 +16,6 @@ import base64
 import hashlib
 import json
 import os
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from scipy.stats import rankdata
 from tqdm.auto import tqdm
 
 from nasbench_meta import __version__
+from nasbench_meta.atomic import atomic_file
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.predictors.api import sample_support, source_tasks_for
 from nasbench_meta.predictors.base import complete_tasks
@@ -180,15 +180,8 @@ def _write_cache(cache_dir, name, tag, task, shots, seeds, result) -> None:
 
 def write_json_atomic(path: "str | os.PathLike[str]", payload: Any) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w") as f:
+        json.dump(payload, f)
     return path
 
 

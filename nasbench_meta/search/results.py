@@ -13,13 +13,13 @@ import copy
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import nasbench_meta
+from nasbench_meta.atomic import atomic_file
 from nasbench_meta.search.scoring import SEEDS, reference, score_run
 
 if TYPE_CHECKING:
@@ -63,15 +63,8 @@ def add_run(results: dict[str, Any], run: dict[str, Any]) -> None:
 def save(results: dict[str, Any], path: "str | os.PathLike[str]") -> Path:
     """Write atomically: an interrupted write never leaves a half-written file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(results, f, separators=(",", ":"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w") as f:
+        json.dump(results, f, separators=(",", ":"))
     return path
 
 

@@ -79,7 +79,7 @@ def run_search(method: Method, bench: "Benchmark", task: str, *, budget: int, se
     while oracle.num_queries < budget and (cost_budget is None or oracle.total_cost < cost_budget):
         want = min(batch_size, budget - oracle.num_queries)
         tick = clock()
-        proposals = ask(want)
+        proposals = list(ask(want))
         method_s += clock() - tick
         if not 0 < len(proposals) <= want:
             raise MethodError(f"{method.name}.ask({want}) returned {len(proposals)} proposals; "
