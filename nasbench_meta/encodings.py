@@ -2,6 +2,8 @@
 
 - ``one_hot``: every entry of every space column one-hot encoded and concatenated
   (NAS-Bench-Graph: 4 links x 4 + 4 ops x 9 = 52 features).
+- ``bag_of_values``: how often each value of each space column occurs, order ignored
+  (NAS-Bench-Graph: 4 link values + 9 ops = 13 features).
 - ``adjacency_features``: the DAG as a dense adjacency matrix plus one-hot node features.
 - ``pyg_graphs`` / ``pyg_batch``: the DAG as ``torch_geometric`` graphs.
 """
@@ -17,17 +19,29 @@ if TYPE_CHECKING:  # torch is imported where graphs are built: one_hot users nee
     from torch_geometric.data import Batch, Data
 
 
+def _columns(space: SearchSpace, keys: np.ndarray) -> "list[tuple[np.ndarray, int]]":
+    """Each space column as (N, positions) int64 values with its cardinality."""
+    attrs = space.column_attrs()
+    return [(values.reshape(len(values), -1).astype(np.int64), int(attrs[name]["cardinality"]))
+            for name, values in space.arch_columns(np.asarray(keys, dtype=np.int64)).items()]
+
+
 def one_hot(space: SearchSpace, keys: np.ndarray) -> np.ndarray:
     """(N, F) float32 one-hot encoding of canonical keys."""
-    columns = space.arch_columns(np.asarray(keys, dtype=np.int64))
-    attrs = space.column_attrs()
     parts = []
-    for name, values in columns.items():
-        values = values.reshape(len(values), -1).astype(np.int64)
-        size = int(attrs[name]["cardinality"])
+    for values, size in _columns(space, keys):
         encoded = np.zeros((values.shape[0], values.shape[1], size), dtype=np.float32)
         np.put_along_axis(encoded, values[..., None], 1.0, axis=2)
         parts.append(encoded.reshape(len(values), -1))
+    return np.concatenate(parts, axis=1)
+
+
+def bag_of_values(space: SearchSpace, keys: np.ndarray) -> np.ndarray:
+    """(N, F) float32 fraction of positions of each space column holding each of its values."""
+    parts = []
+    for values, size in _columns(space, keys):
+        counts = np.stack([(values == v).sum(1) for v in range(size)], axis=1)
+        parts.append(counts.astype(np.float32) / values.shape[1])
     return np.concatenate(parts, axis=1)
 
 

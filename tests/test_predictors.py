@@ -18,6 +18,7 @@ TINY = {
     "xgb-meta": {"n_estimators": 40, "train_shots": [0, 20], "episodes_per_shot": 1, "rows_per_episode": 800,
                  "n_jobs": 1},
     "gnn-meta": {"hidden": 16, "layers": 2, "steps": 40, "query_size": 128, "train_shots": [0, 20]},
+    "gp-meta": {"hidden": 64, "features": 16, "epochs": 4, "fit_shots": [20], "episodes_per_shot": 2},
     "gin": {"hidden": 16, "layers": 2, "epochs": 40},
     "xgb": {"n_estimators": 50, "n_jobs": 1},
     "xgb-src": {"n_estimators": 50, "n_jobs": 1},
@@ -53,7 +54,7 @@ def fitted(name: str, bench, seed: int = 0):
 
 def test_registry_lists_every_kind_of_predictor():
     names = available_predictors()
-    for name in ("mean-rank", "weighted-rank", "xgb", "rf", "gin", "xgb-src", "xgb-meta", "gnn-meta"):
+    for name in ("mean-rank", "weighted-rank", "xgb", "rf", "gin", "xgb-src", "xgb-meta", "gnn-meta", "gp-meta"):
         assert name in names
     with pytest.raises(LookupError, match="available: mean-rank"):
         get_predictor("xgboost")
@@ -63,7 +64,7 @@ def test_registry_lists_every_kind_of_predictor():
 
 @pytest.mark.parametrize("name, shots, floor", [
     ("mean-rank", 0, 0.4), ("weighted-rank", 50, 0.4), ("xgb-meta", 0, 0.4), ("xgb-meta", 20, 0.4),
-    ("gnn-meta", 20, 0.3), ("xgb", 50, 0.25), ("rf", 50, 0.25), ("gin", 50, 0.2), ("xgb-src", 50, 0.35),
+    ("gnn-meta", 20, 0.3), ("gp-meta", 0, 0.4), ("gp-meta", 20, 0.4), ("xgb", 50, 0.25), ("rf", 50, 0.25), ("gin", 50, 0.2), ("xgb-src", 50, 0.35),
 ])
 def test_predictors_learn_the_held_out_task(bench, name, shots, floor):
     # Chance is a Spearman of 0 (|rho| < 0.02 for ~26k archs); these are fixed-seed real runs.
@@ -80,7 +81,8 @@ def test_weighted_rank_uses_the_support_set(bench):
     assert hundred > zero + 0.1
 
 
-@pytest.mark.parametrize("name", ["mean-rank", "weighted-rank", "xgb", "xgb-src", "xgb-meta", "gnn-meta", "gin"])
+@pytest.mark.parametrize("name", ["mean-rank", "weighted-rank", "xgb", "xgb-src", "xgb-meta", "gnn-meta", "gp-meta",
+                                  "gin"])
 def test_save_load_reproduces_predictions_exactly(bench, tmp_path, name):
     p = fitted(name, bench, seed=0)
     support = sample_support(bench, TARGET, shots=20, seed=1)
@@ -169,3 +171,15 @@ def test_xgb_meta_ensemble_gives_member_spread(bench):
     members = p.predict_members(np.arange(100), np.array([], dtype=np.int64), np.array([]))
     assert members.shape == (2, 100)
     assert members.std(0).mean() > 0
+
+
+def test_gp_meta_is_least_uncertain_where_it_has_measured(bench):
+    p = fitted("gp-meta", bench)
+    support = sample_support(bench, TARGET, shots=20, seed=3)
+    scores = bench.scores(TARGET, split="valid", seeds="mean")[bench.rows(support)]
+    others = bench.keys[~np.isin(bench.keys, support)][::50]
+    measured = p.predict_std(support, support_keys=support, support_scores=scores)
+    unmeasured = p.predict_std(others, support_keys=support, support_scores=scores)
+    prior = p.predict_std(others, support_keys=[], support_scores=[])
+    assert measured.mean() < unmeasured.mean() <= prior.mean()
+    assert np.all(np.isfinite(unmeasured))

@@ -9,7 +9,7 @@ from nasbench_meta.predictors.base import Predictor
 PREDICTORS: dict[str, type[Predictor]] = {}
 
 # Modules whose classes register themselves on import, in the order `list` shows them.
-_MODULES = ("transfer", "single_task", "meta_xgb", "meta_gnn")
+_MODULES = ("transfer", "single_task", "meta_xgb", "meta_gnn", "meta_gp")
 
 
 def register(cls: type[Predictor]) -> type[Predictor]:

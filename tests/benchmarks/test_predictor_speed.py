@@ -2,7 +2,7 @@
 
     python -m pytest tests/benchmarks/test_predictor_speed.py --benchmark-only
 
-- meta-training the GNN on 7 tasks x 26,206 architectures: <= 5 min on 2 CPU cores;
+- meta-training the GNN (and the deep-kernel GP) on 7 tasks x 26,206 architectures: <= 5 min on 2 CPU cores;
 - fitting the XGBoost meta-surrogate on 7 tasks: <= 60 s;
 - predicting all 26,206 architectures (K = 20 support): <= 1 s.
 """
@@ -22,14 +22,14 @@ def support(bench):
     return keys, bench.scores(TARGET, split="valid", seeds="mean")[bench.rows(keys)]
 
 
-@pytest.mark.parametrize("name", ["xgb-meta", "gnn-meta"])
+@pytest.mark.parametrize("name", ["xgb-meta", "gnn-meta", "gp-meta"])
 def test_meta_training_time(benchmark, bench, name):
     sources = source_tasks_for(bench, TARGET)
     assert len(sources) == 7
     benchmark.pedantic(lambda: get_predictor(name).fit(bench, sources, split="valid", seed=0), rounds=1, iterations=1)
 
 
-@pytest.mark.parametrize("name", ["mean-rank", "weighted-rank", "xgb-meta", "gnn-meta", "xgb", "xgb-src"])
+@pytest.mark.parametrize("name", ["mean-rank", "weighted-rank", "xgb-meta", "gnn-meta", "gp-meta", "xgb", "xgb-src"])
 def test_predict_all_architectures(benchmark, bench, support, name):
     p = get_predictor(name).fit(bench, source_tasks_for(bench, TARGET), split="valid", seed=0)
     keys, scores = support

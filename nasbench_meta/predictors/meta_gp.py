@@ -1,0 +1,221 @@
+"""Deep-kernel GP meta-predictor: architecture features learned across source tasks, a Gaussian
+prior over each task's readout learned from how the source tasks differ, and GP inference on
+the support set of the target.
+
+- Features: an MLP over the architecture's one-hot encoding and bag of values (how often each
+  op / link value occurs) is trained to predict every source task's ranks from a shared
+  embedding ``z(a)`` (multi-task regression, one linear head per source task).
+- Task prior (as in ABLR, Perrone et al. 2018): the target's head ``w`` is drawn like the
+  source heads, ``w ~ N(mean of heads, a * covariance of heads + b * I)``. At K = 0 the
+  prediction is the prior mean ``z(a) . mean head``, the learned consensus of the sources.
+- The target may also vary in ways no source task does: a squared-exponential kernel on the
+  one-hot encoding (amplitude ``s``, length scale ``l``) adds that, plus observation noise.
+- Kernel hyperparameters (a, b, s, l, noise) are meta-learned per support size K by maximising
+  the marginal likelihood pooled over episodes in which each source task is the target. Each
+  episode's features come from a network trained without that task, so the hyperparameters
+  learn how far features transfer to a task they never saw.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.optimize import minimize
+from torch import nn
+
+from nasbench_meta.benchmark import Benchmark
+from nasbench_meta.encodings import bag_of_values, one_hot
+from nasbench_meta.predictors.base import Predictor
+from nasbench_meta.predictors.features import rank_normalise, source_ranks
+from nasbench_meta.predictors.gnn import device, load_numpy_state, state_to_numpy
+from nasbench_meta.predictors.registry import register
+
+# log of (head-covariance weight a, isotropic weight b, one-hot amplitude s, length scale l, noise)
+_START = np.log([1.0, 0.01, 0.01, 8.0, 0.01])
+_BOUNDS = [(-8.0, 4.0)] * len(_START)
+_JITTER = 1e-6
+
+
+class FeatureNet(nn.Module):
+    """MLP embedding z(a) (non-negative, plus a constant 1) with one linear head per source task."""
+
+    def __init__(self, in_dim: int, hidden: int, features: int, tasks: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                  nn.Linear(hidden, features), nn.ReLU())
+        self.heads = nn.Linear(features, tasks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.heads(self.body(x))
+
+    @torch.no_grad()
+    def embed(self, x: torch.Tensor) -> np.ndarray:
+        """(N, features + 1) float64 embedding with a trailing constant column (the heads' bias)."""
+        z = self.body(x).double().cpu().numpy()
+        return np.column_stack([z, np.ones(len(z))])
+
+    def head_matrix(self) -> np.ndarray:
+        """(features + 1, tasks) head weights with the bias as the last row."""
+        w = self.heads.weight.detach().double().cpu().numpy().T
+        return np.vstack([w, self.heads.bias.detach().double().cpu().numpy()[None]])
+
+
+def train_feature_net(inputs: torch.Tensor, targets: np.ndarray, config: dict, seed: int) -> FeatureNet:
+    """Multi-task regression of the source ranks ``targets`` (N, T) from ``inputs`` (N, F)."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    dev = device()
+    net = FeatureNet(inputs.shape[1], config["hidden"], config["features"], targets.shape[1]).to(dev)
+    x = inputs.to(dev)
+    y = torch.from_numpy(np.ascontiguousarray(targets, dtype=np.float32)).to(dev)
+    opt = torch.optim.Adam(net.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
+    n, batch = len(inputs), int(config["batch_size"])
+    for _ in range(int(config["epochs"])):
+        order = torch.randperm(n, generator=gen).to(dev)
+        for start in range(0, n, batch):
+            idx = order[start:start + batch]
+            loss = torch.mean((net(x[idx]) - y[idx]) ** 2)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    net.eval()
+    return net.cpu()  # embeddings are always computed on the CPU: a reloaded predictor repeats them exactly
+
+
+class TaskPrior:
+    """Prior mean and kernel components of a target task given embeddings and source heads."""
+
+    def __init__(self, z: np.ndarray, heads: np.ndarray, onehot: np.ndarray) -> None:
+        self.z, self.onehot = z, onehot
+        self.mean_head = heads.mean(axis=1)
+        centred = heads - self.mean_head[:, None]
+        self.head_cov = centred @ centred.T / max(heads.shape[1] - 1, 1)
+
+    def mean(self, rows: np.ndarray) -> np.ndarray:
+        return self.z[rows] @ self.mean_head
+
+    def components(self, rows_a: np.ndarray, rows_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        za, zb = self.z[rows_a], self.z[rows_b]
+        xa, xb = self.onehot[rows_a], self.onehot[rows_b]
+        sq = (xa * xa).sum(1)[:, None] + (xb * xb).sum(1)[None, :] - 2.0 * xa @ xb.T
+        return za @ self.head_cov @ zb.T, za @ zb.T / za.shape[1], np.maximum(sq, 0.0)
+
+
+def kernel(log_params: np.ndarray, parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    a, b, s, length = np.exp(log_params[:4])
+    return a * parts[0] + b * parts[1] + s * np.exp(-parts[2] / length)
+
+
+def _noise(log_params: np.ndarray) -> float:
+    return float(np.exp(log_params[4])) + _JITTER
+
+
+def pooled_nll(log_params: np.ndarray, episodes: list[tuple[tuple, np.ndarray]]) -> float:
+    """Mean negative log marginal likelihood (up to a constant) over (kernel parts, residual) episodes."""
+    total = 0.0
+    for parts, y in episodes:
+        gram = kernel(log_params, parts) + _noise(log_params) * np.eye(len(y))
+        try:
+            chol = np.linalg.cholesky(gram)
+        except np.linalg.LinAlgError:
+            return 1e10
+        alpha = np.linalg.solve(chol, y)
+        total += 0.5 * alpha @ alpha + np.log(np.diag(chol)).sum()
+    return total / len(episodes)
+
+
+def support_targets(support_scores: np.ndarray) -> np.ndarray:
+    """The support set's scores on the sources' scale: ranks within the set, in [0, 1]."""
+    return rank_normalise(support_scores)
+
+
+@register
+class MetaGP(Predictor):
+    name = "gp-meta"
+    description = ("deep-kernel GP: MLP architecture features multi-task-trained on the sources, a prior over "
+                   "the target's readout learned from the source heads, kernel hyperparameters meta-learned per K")
+    meta = True
+    defaults = {"hidden": 256, "features": 64, "epochs": 30, "batch_size": 1024, "lr": 2e-3,
+                "weight_decay": 1e-5, "fit_shots": [5, 10, 20, 50, 100, 200], "episodes_per_shot": 6}
+
+    def _inputs(self) -> tuple[torch.Tensor, np.ndarray]:
+        onehot = one_hot(self._space, self._keys).astype(np.float64)
+        x = np.concatenate([onehot, bag_of_values(self._space, self._keys)], axis=1).astype(np.float32)
+        return torch.from_numpy(x), onehot
+
+    def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
+        ranks = source_ranks(bench, tasks, split=split)
+        inputs, onehot = self._inputs()
+        self._net = train_feature_net(inputs, ranks, self.config, seed)
+        self._prior = TaskPrior(self._net.embed(inputs), self._net.head_matrix(), onehot)
+        self._log_params = self._meta_learn_kernel(inputs, onehot, ranks, seed)
+
+    def _meta_learn_kernel(self, inputs: torch.Tensor, onehot: np.ndarray, ranks: np.ndarray,
+                           seed: int) -> np.ndarray:
+        """(len(fit_shots), 5) log hyperparameters, each maximising the pooled episode likelihood."""
+        shots = [int(k) for k in self.config["fit_shots"]]
+        episodes: dict[int, list] = {k: [] for k in shots}
+        rng = np.random.default_rng(seed)
+        n, t = ranks.shape
+        for target in range(t):  # a network that never saw the pseudo-target, as at test time
+            others = np.delete(ranks, target, axis=1)
+            net = train_feature_net(inputs, others, self.config, seed + 1 + target)
+            prior = TaskPrior(net.embed(inputs), net.head_matrix(), onehot)
+            for k in shots:
+                for _ in range(int(self.config["episodes_per_shot"])):
+                    rows = rng.choice(n, size=min(k, n), replace=False)
+                    y = support_targets(ranks[rows, target]) - prior.mean(rows)
+                    episodes[k].append((prior.components(rows, rows), y))
+        fitted = [minimize(pooled_nll, _START, args=(episodes[k],), method="L-BFGS-B", bounds=_BOUNDS).x
+                  for k in shots]
+        return np.stack(fitted)
+
+    def kernel_params(self, shots: int) -> dict[str, float]:
+        """The meta-learned hyperparameters used for a support set of ``shots`` architectures."""
+        a, b, s, length, noise = np.exp(self._params_for(shots))
+        return {"head_cov": a, "isotropic": b, "onehot_amplitude": s, "onehot_length": length, "noise": noise}
+
+    def _params_for(self, shots: int) -> np.ndarray:
+        fit_shots = np.asarray(self.config["fit_shots"], dtype=np.float64)
+        nearest = int(np.argmin(np.abs(np.log(fit_shots) - np.log(max(shots, 1)))))
+        return self._log_params[nearest]
+
+    def _predict(self, rows, support_rows, support_scores):
+        return self._posterior(rows, support_rows, support_scores)[0]
+
+    def predict_std(self, keys, *, support_keys, support_scores) -> np.ndarray:
+        """Posterior standard deviation (rank scale) of each prediction: the GP's own uncertainty."""
+        self.predict(keys[:0], support_keys=support_keys, support_scores=support_scores)  # the same input checks
+        rows, support_rows = self._rows(keys, "keys"), self._rows(support_keys, "support_keys")
+        return self._posterior(rows, support_rows, np.asarray(support_scores, dtype=np.float64), std=True)[1]
+
+    def _posterior(self, rows: np.ndarray, support_rows: np.ndarray, support_scores: np.ndarray,
+                   std: bool = False) -> tuple[np.ndarray, "np.ndarray | None"]:
+        prior, params = self._prior, self._params_for(len(support_rows))
+        mean = prior.mean(rows)
+        cross = kernel(params, prior.components(rows, support_rows))
+        if len(support_rows):
+            gram = kernel(params, prior.components(support_rows, support_rows)) + _noise(params) * np.eye(len(support_rows))
+            chol = np.linalg.cholesky(gram)
+            y = support_targets(support_scores) - prior.mean(support_rows)
+            mean = mean + cross @ np.linalg.solve(chol.T, np.linalg.solve(chol, y))
+        if not std:
+            return mean, None
+        a, b, s, _ = np.exp(params[:4])
+        z = prior.z[rows]
+        var = a * np.einsum("ij,jk,ik->i", z, prior.head_cov, z) + b * (z * z).sum(1) / z.shape[1] + s
+        if len(support_rows):
+            var = var - (np.linalg.solve(chol, cross.T) ** 2).sum(0)
+        return mean, np.sqrt(np.maximum(var, 0.0))
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"log_params": self._log_params, **{f"net/{k}": v for k, v in state_to_numpy(self._net).items()}}
+
+    def _load_state(self, state: dict[str, np.ndarray]) -> None:
+        inputs, onehot = self._inputs()
+        tasks = state["net/heads.bias"].shape[0]
+        self._net = FeatureNet(inputs.shape[1], self.config["hidden"], self.config["features"], tasks)
+        load_numpy_state(self._net, {k[len("net/"):]: v for k, v in state.items() if k.startswith("net/")},
+                         torch.device("cpu"))
+        self._net.eval()
+        self._prior = TaskPrior(self._net.embed(inputs), self._net.head_matrix(), onehot)
+        self._log_params = state["log_params"]
