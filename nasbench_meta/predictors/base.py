@@ -98,6 +98,13 @@ class Predictor(ABC):
     def predict(self, keys: "Sequence[int] | np.ndarray", *, support_keys: "Sequence[int] | np.ndarray",
                 support_scores: "Sequence[float] | np.ndarray") -> np.ndarray:
         """Scores (higher is better) for ``keys``, adapted from the measured support set."""
+        rows, support_rows, support_scores = self._checked(keys, support_keys, support_scores)
+        if len(rows) == 0:
+            return np.zeros(0)
+        return np.asarray(self._predict(rows, support_rows, support_scores), dtype=np.float64)
+
+    def _checked(self, keys: Any, support_keys: Any, support_scores: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, support rows, support scores) after every check ``predict`` promises."""
         if self.fit_info is None:
             raise NotFittedError(f"{self.name} is not fitted: call fit(bench, source_tasks, split=..., seed=...) first")
         rows = self._rows(keys, "keys")
@@ -114,9 +121,7 @@ class Predictor(ABC):
                 f"{self.name} is trained on the target task alone and needs at least {self.min_support} "
                 f"measured support architectures, got {len(support_rows)}; use a meta-trained predictor "
                 f"({', '.join(_meta_names())}) for fewer")
-        if len(rows) == 0:
-            return np.zeros(0)
-        return np.asarray(self._predict(rows, support_rows, support_scores), dtype=np.float64)
+        return rows, support_rows, support_scores
 
     def _rows(self, keys: Any, what: str) -> np.ndarray:
         keys = np.asarray(keys, dtype=np.int64).reshape(-1)

@@ -99,23 +99,29 @@ class TaskPrior:
         sq = (xa * xa).sum(1)[:, None] + (xb * xb).sum(1)[None, :] - 2.0 * xa @ xb.T
         return za @ self.head_cov @ zb.T, za @ zb.T / za.shape[1], np.maximum(sq, 0.0)
 
+    def diagonal(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``components(rows, rows)``'s diagonals, without the (len(rows), len(rows)) matrices."""
+        z = self.z[rows]
+        return np.einsum("ij,jk,ik->i", z, self.head_cov, z), (z * z).sum(1) / z.shape[1], np.zeros(len(rows))
+
 
 def kernel(log_params: np.ndarray, parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     a, b, s, length = np.exp(log_params[:4])
     return a * parts[0] + b * parts[1] + s * np.exp(-parts[2] / length)
 
 
-def _noise(log_params: np.ndarray) -> float:
-    return float(np.exp(log_params[4])) + _JITTER
+def gram_cholesky(log_params: np.ndarray, parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """Cholesky factor of the support set's kernel matrix plus observation noise (and jitter)."""
+    noise = float(np.exp(log_params[4])) + _JITTER
+    return np.linalg.cholesky(kernel(log_params, parts) + noise * np.eye(len(parts[0])))
 
 
 def pooled_nll(log_params: np.ndarray, episodes: list[tuple[tuple, np.ndarray]]) -> float:
     """Mean negative log marginal likelihood (up to a constant) over (kernel parts, residual) episodes."""
     total = 0.0
     for parts, y in episodes:
-        gram = kernel(log_params, parts) + _noise(log_params) * np.eye(len(y))
         try:
-            chol = np.linalg.cholesky(gram)
+            chol = gram_cholesky(log_params, parts)
         except np.linalg.LinAlgError:
             return 1e10
         alpha = np.linalg.solve(chol, y)
@@ -184,9 +190,7 @@ class MetaGP(Predictor):
 
     def predict_std(self, keys, *, support_keys, support_scores) -> np.ndarray:
         """Posterior standard deviation (rank scale) of each prediction: the GP's own uncertainty."""
-        self.predict(keys[:0], support_keys=support_keys, support_scores=support_scores)  # the same input checks
-        rows, support_rows = self._rows(keys, "keys"), self._rows(support_keys, "support_keys")
-        return self._posterior(rows, support_rows, np.asarray(support_scores, dtype=np.float64), std=True)[1]
+        return self._posterior(*self._checked(keys, support_keys, support_scores), std=True)[1]
 
     def _posterior(self, rows: np.ndarray, support_rows: np.ndarray, support_scores: np.ndarray,
                    std: bool = False) -> tuple[np.ndarray, "np.ndarray | None"]:
@@ -194,15 +198,12 @@ class MetaGP(Predictor):
         mean = prior.mean(rows)
         cross = kernel(params, prior.components(rows, support_rows))
         if len(support_rows):
-            gram = kernel(params, prior.components(support_rows, support_rows)) + _noise(params) * np.eye(len(support_rows))
-            chol = np.linalg.cholesky(gram)
+            chol = gram_cholesky(params, prior.components(support_rows, support_rows))
             y = support_targets(support_scores) - prior.mean(support_rows)
             mean = mean + cross @ np.linalg.solve(chol.T, np.linalg.solve(chol, y))
         if not std:
             return mean, None
-        a, b, s, _ = np.exp(params[:4])
-        z = prior.z[rows]
-        var = a * np.einsum("ij,jk,ik->i", z, prior.head_cov, z) + b * (z * z).sum(1) / z.shape[1] + s
+        var = kernel(params, prior.diagonal(rows))
         if len(support_rows):
             var = var - (np.linalg.solve(chol, cross.T) ** 2).sum(0)
         return mean, np.sqrt(np.maximum(var, 0.0))
