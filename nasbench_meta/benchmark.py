@@ -140,6 +140,13 @@ class Benchmark:
         values = self.scores(task, split=split, seeds=seeds)
         return self._memo(("scored_keys", task, split, seeds), lambda: self.keys[~np.isnan(values)])
 
+    def score_map(self, task: str, *, split: str, seeds: str) -> Mapping[int, float]:
+        """Read-only key -> score of every architecture the task scores on ``split`` (oracles
+        look proposals up here: one dict lookup per query)."""
+        values = self.scores(task, split=split, seeds=seeds)
+        return self._memo(("score_map", task, split, seeds), lambda: MappingProxyType(
+            {k: v for k, v in zip(self.keys.tolist(), values.tolist()) if v == v}))
+
     def _memo(self, key: tuple, compute: Any) -> Any:
         if key not in self._derived:
             value = compute()

@@ -5,7 +5,7 @@ through it; test results come out of scoring after the search has ended.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -33,12 +33,17 @@ class SearchOracle:
 
     def __init__(self, space: SearchSpace, task: str, keys: np.ndarray, valid: np.ndarray,
                  cost: "np.ndarray | None" = None, budget: "int | None" = None,
-                 rows: "Mapping[int, int] | None" = None, candidates: "np.ndarray | None" = None) -> None:
-        """``rows`` maps key -> row of ``valid`` and ``candidates`` are the keys with a score;
-        pass shared ones to make construction cheap."""
+                 rows: "Mapping[int, int] | None" = None, candidates: "np.ndarray | None" = None,
+                 scores: "Mapping[int, float] | None" = None) -> None:
+        """``rows`` maps key -> row of ``valid`` / ``cost``, ``candidates`` are the keys with a
+        score and ``scores`` maps each of them to its score; pass shared ones to make
+        construction cheap."""
         self.space, self.task, self.budget = space, task, budget
-        self._valid, self._cost = valid, cost
+        self._cost = cost
         self._rows = rows if rows is not None else dict(zip(keys.tolist(), range(len(keys))))
+        if scores is None:
+            scores = {k: v for k, v in zip(keys.tolist(), np.asarray(valid, dtype=float).tolist()) if v == v}
+        self._score_of = scores
         if candidates is None:
             candidates = keys[~np.isnan(valid)]
             candidates.setflags(write=False)
@@ -53,7 +58,8 @@ class SearchOracle:
         cost_metric = bench.task_info(task).get("cost_metric") or None
         cost = bench.metric(task, cost_metric) if cost_metric else None
         return cls(bench.space, task, bench.keys, valid, cost, budget, rows=bench.row_map(),
-                   candidates=bench.scored_keys(task, split="valid", seeds="mean"))
+                   candidates=bench.scored_keys(task, split="valid", seeds="mean"),
+                   scores=bench.score_map(task, split="valid", seeds="mean"))
 
     @property
     def num_queries(self) -> int:
@@ -67,26 +73,40 @@ class SearchOracle:
 
     def query(self, arch: Any) -> Observation:
         """Reveal the validation score; re-querying an architecture is free and flagged."""
-        key = int(arch) if isinstance(arch, (int, np.integer)) else self.space.key(arch)
-        row = self._find(key)
-        if row is None:
-            key = self.space.key(key)  # canonicalise or raise a clear error
-            row = self._find(key)
-            if row is None:
-                raise UnknownArchitectureError(f"task {self.task} has no architecture with key {key}")
-        repeated = key in self._seen
-        if not repeated and self.budget is not None and len(self._seen) >= self.budget:
-            raise BudgetExhaustedError(f"budget of {self.budget} queries on {self.task} is spent")
-        cost = 0.0 if repeated or self._cost is None else float(self._cost[row])
-        obs = Observation(key, float(self._valid[row]), cost, repeated)
-        self._seen.add(key)
-        self.total_cost += cost
-        self.history.append(obs)
-        return obs
+        return self.query_batch((arch,))[0]
 
-    def _find(self, key: int) -> "int | None":
-        row = self._rows.get(key)
-        return None if row is None or self._valid[row] != self._valid[row] else row  # NaN: not covered
+    def query_batch(self, archs: Iterable[Any]) -> list[Observation]:
+        """Reveal the scores of ``archs`` in order, as ``query`` would one by one.
 
-    def query_batch(self, archs: Any) -> list[Observation]:
-        return [self.query(a) for a in archs]
+        The search runner's inner loop: one dict lookup per canonical int key.
+        """
+        score_of, seen, out = self._score_of, self._seen, []
+        try:
+            for arch in archs:
+                key = arch if type(arch) is int else self._key(arch)
+                score = score_of.get(key)
+                if score is None:
+                    key = self._covered_key(key)
+                    score = score_of[key]
+                if key in seen:
+                    out.append(Observation(key, score, 0.0, True))
+                    continue
+                if self.budget is not None and len(seen) >= self.budget:
+                    raise BudgetExhaustedError(f"budget of {self.budget} queries on {self.task} is spent")
+                cost = 0.0 if self._cost is None else float(self._cost[self._rows[key]])
+                seen.add(key)
+                self.total_cost += cost
+                out.append(Observation(key, score, cost, False))
+        finally:
+            self.history.extend(out)  # what was revealed stays on record even if a later one fails
+        return out
+
+    def _key(self, arch: Any) -> int:
+        return int(arch) if isinstance(arch, (int, np.integer)) else self.space.key(arch)
+
+    def _covered_key(self, key: int) -> int:
+        """Canonical form of a key the task scores, or a clear error."""
+        key = self.space.key(key)  # canonicalise, or raise for keys outside the space
+        if key not in self._score_of:
+            raise UnknownArchitectureError(f"task {self.task} has no architecture with key {key}")
+        return key

@@ -1,6 +1,8 @@
 """Search API and runner: reproducibility, budgets, no test leakage, baselines, meta warm start."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pytest
 
@@ -108,7 +110,7 @@ def _reachable(root, seen=None):
         if id(obj) in seen or isinstance(obj, (type, type(np), type(len), type(_reachable))):
             continue
         seen[id(obj)] = obj
-        if isinstance(obj, dict):
+        if isinstance(obj, Mapping):
             stack += list(obj.keys()) + list(obj.values())
         elif isinstance(obj, (list, tuple, set, frozenset)):
             stack += list(obj)
@@ -142,8 +144,11 @@ def test_the_method_never_sees_test_values(bench: Benchmark) -> None:
     assert [o.valid_score for o in method.history] == valid[rows].tolist()
 
     oracle = bench.oracle("cora")  # the oracle itself holds validation scores only
-    held = [o for o in _reachable(oracle) if isinstance(o, np.ndarray) and o.dtype.kind == "f"]
-    assert held and not any(np.array_equal(a, test[~np.isnan(test)]) for a in held)
+    held = list(_reachable(oracle))
+    arrays = [o for o in held if isinstance(o, np.ndarray) and o.dtype.kind == "f"]
+    assert not any(np.array_equal(a, test[~np.isnan(test)]) for a in arrays)
+    scores = {o for o in held if isinstance(o, float)} - {0.0}  # 0.0: the cost so far
+    assert scores == set(valid[~np.isnan(valid)].tolist()) - {0.0}  # every score, none but validation
     assert not hasattr(SearchOracle, "test") and "test" not in str(vars(oracle).keys())
 
 

@@ -69,45 +69,49 @@ def run_search(method: Method, bench: "Benchmark", task: str, *, budget: int, se
     check_budget(bench, task, budget, cost_budget)
     oracle = bench.oracle(task, budget=budget)
     problem = make_problem(bench, task, budget, oracle.candidates)
-    method_s = 0.0
-    tick = time.perf_counter()
+    clock, stall, revealed = time.perf_counter, 0, []
+    method_s, tick = 0.0, clock()
     method.setup(problem, np.random.default_rng(seed))
-    method_s += time.perf_counter() - tick
-    traj, stall = Trajectory(), 0
-    keys, valid, repeated, cost = traj.keys, traj.valid, traj.repeated, traj.cost
-    clock, ask, tell = time.perf_counter, method.ask, method.tell
-    while oracle.num_queries < budget and (cost_budget is None or oracle.total_cost < cost_budget):
-        want = min(batch_size, budget - oracle.num_queries)
-        tick = clock()
-        proposals = list(ask(want))
-        method_s += clock() - tick
-        if not 0 < len(proposals) <= want:
-            raise MethodError(f"{method.name}.ask({want}) returned {len(proposals)} proposals; "
-                              f"return between 1 and {want}")
-        observations = [_query(oracle, method, p) for p in proposals]
-        new = False
-        for obs in observations:
-            keys.append(obs.key)
-            valid.append(obs.valid_score)
-            repeated.append(obs.repeated)
-            cost.append(obs.cost)
-            new = new or not obs.repeated
-        stall = 0 if new else stall + len(observations)
+    ask, tell = method.ask, method.tell
+    while True:
+        done = oracle.num_queries
+        if done >= budget or (cost_budget is not None and oracle.total_cost >= cost_budget):
+            break
+        want = min(batch_size, budget - done)
+        proposals = ask(want)
+        method_s += clock() - tick  # the method's tell and ask since the last tick
+        observations = _query(oracle, method, proposals, want)
+        revealed += observations
+        stall = 0 if oracle.num_queries > done else stall + len(observations)
         if stall > max_stall:
             raise MethodError(f"{method.name} proposed {stall} already-queried architectures in a row "
-                              f"after {oracle.num_queries} distinct queries; it is stuck")
+                              f"after {done} distinct queries; it is stuck")
         tick = clock()
         tell(observations)
-        method_s += clock() - tick
+    method_s += clock() - tick
+    traj = _trajectory(revealed)
     scores = score_run(bench, task, traj.keys, traj.repeated, budget)
     return {"seed": int(seed), "trajectory": traj.to_dict(), "num_queries": oracle.num_queries,
             "total_cost": oracle.total_cost, "scores": scores,
             "timing": {"wall_s": time.perf_counter() - start, "method_s": method_s}}
 
 
-def _query(oracle: Any, method: Method, proposal: Any):
+def _trajectory(revealed: list) -> Trajectory:
+    if not revealed:
+        return Trajectory()
+    keys, valid, cost, repeated = (list(column) for column in zip(*revealed))
+    return Trajectory(keys=keys, valid=valid, repeated=repeated, cost=cost)
+
+
+def _query(oracle: Any, method: Method, proposals: Any, want: int) -> list:
+    proposals = proposals if type(proposals) is list else list(proposals)
+    if not 0 < len(proposals) <= want:
+        raise MethodError(f"{method.name}.ask({want}) returned {len(proposals)} proposals; "
+                          f"return between 1 and {want}")
+    before = len(oracle.history)
     try:
-        return oracle.query(proposal)
+        return oracle.query_batch(proposals)
     except (UnknownArchitectureError, KeyError, TypeError, ValueError) as exc:
-        raise MethodError(f"{method.name} proposed {proposal!r}, which is not an architecture of "
+        bad = proposals[len(oracle.history) - before]  # the batch is revealed up to the bad one
+        raise MethodError(f"{method.name} proposed {bad!r}, which is not an architecture of "
                           f"{oracle.task}: {exc}") from None

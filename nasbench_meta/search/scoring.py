@@ -47,7 +47,9 @@ def incumbent_index(values: np.ndarray) -> np.ndarray:
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
     running = np.maximum.accumulate(values)
-    improved = np.r_[True, running[1:] > running[:-1]]
+    improved = np.empty(len(values), dtype=bool)
+    improved[0] = True
+    np.greater(running[1:], running[:-1], out=improved[1:])
     return np.flatnonzero(improved)[np.cumsum(improved) - 1]
 
 
