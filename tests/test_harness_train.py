@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nasbench_meta.harness.batched import BatchedNet
 from nasbench_meta.harness.data import load_task
 from nasbench_meta.harness.train import train_naive, train_seeds
 
@@ -53,3 +54,25 @@ def test_naive_and_fast_reach_equivalent_accuracy(cora):
         fast = [r.test_acc for r in train_seeds(arch, "cora", cora, [0, 1, 2])]
         naive = [train_naive(arch, "cora", cora, s).test_acc for s in (0, 1, 2)]
         assert abs(np.mean(fast) - np.mean(naive)) < 0.02 + 2 * (np.std(fast) + np.std(naive))
+
+
+def test_runs_that_blow_up_say_when_and_stop_costing_compute(planetoid_root, monkeypatch):
+    # Sum-aggregating GraphConv/GIN under CiteSeer's plain SGD at lr 0.2: seeds 1 and 2 reach
+    # NaN within 20 epochs (the straightforward PyG loop does too).
+    citeseer = load_task("citeseer", planetoid_root)
+    forwards: list[str] = []
+    forward = BatchedNet.forward
+    monkeypatch.setattr(BatchedNet, "forward", lambda net, rows: forwards.append(rows) or forward(net, rows))
+    fast = train_seeds("0,1,1,2|graph,gcn,gin,graph", "citeseer", citeseer, [1, 2], epochs=60)
+    fast_forwards = len(forwards)
+    full = train_seeds("0,1,1,2|graph,gcn,gin,graph", "citeseer", citeseer, [1, 2], epochs=60,
+                       stop_diverged=False)
+    assert fast_forwards < len(forwards) - fast_forwards == 2 * 60  # the blown-up epochs were skipped
+    for a, b in zip(fast, full):
+        assert a.diverged_epoch is not None and a.diverged_epoch == b.diverged_epoch
+        assert np.isnan(a.train_loss[a.diverged_epoch:]).all() and np.isfinite(a.train_loss[:a.diverged_epoch]).all()
+        assert np.array_equal(a.val_curve, b.val_curve) and np.array_equal(a.test_curve, b.test_curve)
+        assert np.array_equal(a.train_loss, b.train_loss, equal_nan=True) and len(a.val_curve) == 60
+        assert (a.valid_acc, a.test_acc, a.best_epoch) == (b.valid_acc, b.test_acc, b.best_epoch)
+    (healthy,) = train_seeds(EASY, "citeseer", citeseer, [0], epochs=5)
+    assert healthy.diverged_epoch is None

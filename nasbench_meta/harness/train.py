@@ -49,6 +49,12 @@ class SeedRun:
     val_curve: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     test_curve: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
+    @property
+    def diverged_epoch(self) -> "int | None":
+        """First epoch whose training loss was not finite (the model blew up), else None."""
+        bad = np.flatnonzero(~np.isfinite(np.asarray(self.train_loss)))
+        return int(bad[0]) if len(bad) else None
+
     def summary(self) -> dict:
         """Scalars only (no curves), e.g. for a table."""
         out = asdict(self)
@@ -107,10 +113,13 @@ def measure_latency(model: NasBenchGraphNet, data: Data, repeats: int = 3) -> fl
 
 def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: Sequence[int], *,
                 device: "str | torch.device | None" = None, epochs: int | None = None,
-                ctx: GraphContext | None = None) -> list[SeedRun]:
+                ctx: GraphContext | None = None, stop_diverged: bool = True) -> list[SeedRun]:
     """Train ``arch`` on ``task`` once per seed, all seeds batched together (the fast path).
 
     ``epochs`` overrides the protocol's epoch count (a lower fidelity, recorded in each run).
+    Once every seed has blown up (its output layer is all NaN) no epoch can change anything,
+    so with ``stop_diverged`` the remaining epochs are filled in instead of computed: the
+    curves are the ones training on would give (see ``SeedRun.diverged_epoch``).
     """
     if not seeds:
         raise ValueError("give at least one seed")
@@ -143,6 +152,9 @@ def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: 
             loss_c[epoch] = loss.detach()
             val_c[epoch] = correct[ctx.val_pos].mean(0)
             test_c[epoch] = correct[ctx.test_pos].mean(0)
+        if stop_diverged and epoch % _DIVERGENCE_CHECK == 0 and _all_diverged(net):
+            _fill_diverged(epoch, loss_c, val_c, test_c)
+            break
     _sync(device)
     elapsed = time.perf_counter() - t0
     net.load_into(models)
@@ -150,6 +162,24 @@ def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: 
     return [_seed_run(arch, task, seed, models[s], data, [c[:, s] for c in curves],
                       elapsed / n_seeds, "batched", device)
             for s, seed in enumerate(seeds)]
+
+
+_DIVERGENCE_CHECK = 10  # epochs between checks (each one syncs a GPU)
+
+
+def _all_diverged(net: BatchedNet) -> bool:
+    """True when the output layer holds no finite weight in any seed: every logit is NaN from
+    here on, and NaN weights never recover (their gradients are NaN too)."""
+    p = net.protocol
+    weight = net.params[f"post.{p.num_pro - 1}.weight" if p.num_pro else "fc.weight"]
+    return not bool(torch.isfinite(weight).any())
+
+
+def _fill_diverged(epoch: int, loss_c: torch.Tensor, val_c: torch.Tensor, test_c: torch.Tensor) -> None:
+    """What the remaining epochs would record: NaN losses and the same (constant) predictions."""
+    loss_c[epoch + 1:] = float("nan")
+    val_c[epoch + 1:] = val_c[epoch]
+    test_c[epoch + 1:] = test_c[epoch]
 
 
 def train_naive(arch: "Architecture | str | int", task: str, data: Data, seed: int, *,
