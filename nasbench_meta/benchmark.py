@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from nasbench_meta import store
+from nasbench_meta.oracle import covered_scores
 from nasbench_meta.paths import benchmark_path
 from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError, get_space
 from nasbench_meta.store import BenchmarkNotBuiltError  # noqa: F401  (re-exported for users)
@@ -144,8 +145,8 @@ class Benchmark:
         """Read-only key -> score of every architecture the task scores on ``split`` (oracles
         look proposals up here: one dict lookup per query)."""
         values = self.scores(task, split=split, seeds=seeds)
-        return self._memo(("score_map", task, split, seeds), lambda: MappingProxyType(
-            {k: v for k, v in zip(self.keys.tolist(), values.tolist()) if v == v}))
+        return self._memo(("score_map", task, split, seeds),
+                          lambda: MappingProxyType(covered_scores(self.keys, values)))
 
     def _memo(self, key: tuple, compute: Any) -> Any:
         if key not in self._derived:

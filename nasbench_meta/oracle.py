@@ -28,6 +28,11 @@ class Observation(NamedTuple):
     repeated: bool  # True if the architecture (up to isomorphism) was queried before
 
 
+def covered_scores(keys: np.ndarray, values: np.ndarray) -> dict[int, float]:
+    """key -> score of every architecture that has one (NaN: the task does not cover it)."""
+    return {k: v for k, v in zip(keys.tolist(), np.asarray(values, dtype=float).tolist()) if v == v}
+
+
 class SearchOracle:
     """Validation scores of one task, charged per distinct architecture."""
 
@@ -41,9 +46,7 @@ class SearchOracle:
         self.space, self.task, self.budget = space, task, budget
         self._cost = cost
         self._rows = rows if rows is not None else dict(zip(keys.tolist(), range(len(keys))))
-        if scores is None:
-            scores = {k: v for k, v in zip(keys.tolist(), np.asarray(valid, dtype=float).tolist()) if v == v}
-        self._score_of = scores
+        self._score_of = scores if scores is not None else covered_scores(keys, valid)
         if candidates is None:
             candidates = keys[~np.isnan(valid)]
             candidates.setflags(write=False)

@@ -353,6 +353,11 @@ class BatchedNet:
                 x = F.elu(x)
         return x
 
+    def output_weight(self) -> torch.Tensor:
+        """Weights of the last linear layer ``forward`` applies: every logit goes through them."""
+        num_pro = self.protocol.num_pro
+        return self.p(f"post.{num_pro - 1}.weight" if num_pro else "fc.weight")
+
     def parameters(self) -> list[torch.Tensor]:
         return list(self.params.values())
 

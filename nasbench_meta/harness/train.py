@@ -170,9 +170,7 @@ _DIVERGENCE_CHECK = 10  # epochs between checks (each one syncs a GPU)
 def _all_diverged(net: BatchedNet) -> bool:
     """True when the output layer holds no finite weight in any seed: every logit is NaN from
     here on, and NaN weights never recover (their gradients are NaN too)."""
-    p = net.protocol
-    weight = net.params[f"post.{p.num_pro - 1}.weight" if p.num_pro else "fc.weight"]
-    return not bool(torch.isfinite(weight).any())
+    return not bool(torch.isfinite(net.output_weight()).any())
 
 
 def _fill_diverged(epoch: int, loss_c: torch.Tensor, val_c: torch.Tensor, test_c: torch.Tensor) -> None:

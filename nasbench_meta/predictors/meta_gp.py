@@ -90,6 +90,11 @@ class TaskPrior:
         centred = heads - self.mean_head[:, None]
         self.head_cov = centred @ centred.T / max(heads.shape[1] - 1, 1)
 
+    @classmethod
+    def of(cls, net: FeatureNet, inputs: torch.Tensor, onehot: np.ndarray) -> "TaskPrior":
+        """The prior a trained feature network implies for every architecture."""
+        return cls(net.embed(inputs), net.head_matrix(), onehot)
+
     def mean(self, rows: np.ndarray) -> np.ndarray:
         return self.z[rows] @ self.mean_head
 
@@ -152,7 +157,7 @@ class MetaGP(Predictor):
         ranks = source_ranks(bench, tasks, split=split)
         inputs, onehot = self._inputs()
         self._net = train_feature_net(inputs, ranks, self.config, seed)
-        self._prior = TaskPrior(self._net.embed(inputs), self._net.head_matrix(), onehot)
+        self._prior = TaskPrior.of(self._net, inputs, onehot)
         self._log_params = self._meta_learn_kernel(inputs, onehot, ranks, seed)
 
     def _meta_learn_kernel(self, inputs: torch.Tensor, onehot: np.ndarray, ranks: np.ndarray,
@@ -165,7 +170,7 @@ class MetaGP(Predictor):
         for target in range(t):  # a network that never saw the pseudo-target, as at test time
             others = np.delete(ranks, target, axis=1)
             net = train_feature_net(inputs, others, self.config, seed + 1 + target)
-            prior = TaskPrior(net.embed(inputs), net.head_matrix(), onehot)
+            prior = TaskPrior.of(net, inputs, onehot)
             for k in shots:
                 for _ in range(int(self.config["episodes_per_shot"])):
                     rows = rng.choice(n, size=min(k, n), replace=False)
@@ -218,5 +223,5 @@ class MetaGP(Predictor):
         load_numpy_state(self._net, {k[len("net/"):]: v for k, v in state.items() if k.startswith("net/")},
                          torch.device("cpu"))
         self._net.eval()
-        self._prior = TaskPrior(self._net.embed(inputs), self._net.head_matrix(), onehot)
+        self._prior = TaskPrior.of(self._net, inputs, onehot)
         self._log_params = state["log_params"]
