@@ -50,3 +50,13 @@ def test_validate_trains_a_predictors_top_k(bench_root, planetoid_root, tmp_path
     out = capsys.readouterr().out
     assert "predicted" in out and "predictor mean-rank" in out and "1/1 architectures measured" in out
     assert "rank score" in out  # a meta-predictor's output is a rank, never reported as an accuracy error
+
+
+def test_report_says_which_seeds_blew_up(bench_root, planetoid_root, tmp_path, capsys):
+    # Sum-aggregating GraphConv/GIN under CiteSeer's SGD at lr 0.2: both seeds reach NaN early.
+    argv = ["harness", "run", "--arch", "0,1,1,2|graph,gcn,gin,graph", "--task", "citeseer", "--seeds", "1", "2",
+            "--epochs", "30", *_common(bench_root, planetoid_root, tmp_path / "r.h5")]
+    assert _main(argv) == 0
+    report = capsys.readouterr().out
+    assert "2/2 seeds blew up" in report and "2 seed(s) blew up (NaN loss)" in report
+    assert (RunsStore(tmp_path / "r.h5").table().diverged_epoch.between(0, 29)).all()

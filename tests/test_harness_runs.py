@@ -40,7 +40,7 @@ def test_interrupted_batch_keeps_finished_runs_and_resumes(tmp_path, planetoid_r
     table = store.table()
     assert len(table) == 4
     assert not table.duplicated(["key", "task", "seed", "epochs"]).any()
-    assert store.curves(3)["val_curve"].shape == (2,)
+    assert store.curves(3)["val_curve"].shape == store.curves(3)["val_loss"].shape == (2,)
 
     again = run_jobs(_jobs(planetoid_root, seeds=(0, 1, 2)), store, progress=False)
     assert again.skipped == 4 and len(again.runs) == 2 and len(store.table()) == 6
@@ -54,6 +54,19 @@ def test_append_ignores_runs_already_stored(tmp_path, planetoid_root):
     assert (row.key, row.task, row.seed, row.epochs) == (ARCHS[0], "cora", 5, 2)
     assert row.trainer == "batched" and row.params > 0 and "torch" in row.versions
     np.testing.assert_array_equal(store.curves(0)["test_curve"], runs[0].test_curve)
+    np.testing.assert_array_equal(store.curves(0)["val_loss"], runs[0].val_loss)
+    assert row.diverged_epoch == -1
+
+
+def test_a_file_of_an_older_schema_is_refused_untouched(tmp_path, planetoid_root):
+    store = RunsStore(tmp_path / "runs.h5")
+    store.append(run_jobs(_jobs(planetoid_root, seeds=(5,))[:1], None, progress=False).runs)
+    with h5py.File(store.path, "a") as f:
+        f.attrs["schema_version"] = 1
+    before = store.path.read_bytes()
+    with pytest.raises(ValueError, match="best-accuracy epoch.*--runs NEW_PATH"):
+        store.done()
+    assert store.path.read_bytes() == before
 
 
 def test_a_foreign_file_is_refused_untouched(tmp_path):

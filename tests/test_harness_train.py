@@ -6,7 +6,7 @@ import pytest
 
 from nasbench_meta.harness.batched import BatchedNet
 from nasbench_meta.harness.data import load_task
-from nasbench_meta.harness.train import train_naive, train_seeds
+from nasbench_meta.harness.train import score_curves, train_naive, train_seeds
 
 EASY = "0,1,2,3|skip,skip,skip,gcn"   # one GCN on the raw features, then the output layers
 
@@ -21,10 +21,13 @@ def test_short_training_run_learns(cora):
     # majority class is ~32% of the test nodes.
     (run,) = train_seeds("0,0,0,0|gcn,gcn,gcn,gcn", "cora", cora, [0], epochs=40)
     assert run.valid_acc > 0.45 and run.test_acc > 0.45
-    assert run.epochs == 40 and len(run.val_curve) == len(run.test_curve) == len(run.train_loss) == 40
+    assert run.epochs == 40 and all(len(c) == 40 for c in (run.val_curve, run.test_curve,
+                                                            run.train_loss, run.val_loss))
     assert run.train_loss[-5:].mean() < run.train_loss[:5].mean()
-    assert run.val_curve[run.best_epoch] == run.valid_acc == run.val_curve.max()
-    assert run.test_curve[run.best_epoch] == run.test_acc
+    assert run.val_loss[-5:].mean() < run.val_loss[:5].mean()
+    # Scored as the table is: best validation accuracy, test at the lowest-validation-loss epoch.
+    assert run.valid_acc == run.val_curve.max()
+    assert run.best_epoch == int(np.argmin(run.val_loss)) and run.test_curve[run.best_epoch] == run.test_acc
     assert run.params > 0 and run.latency_s > 0 and run.device == "cpu"
     assert set(run.versions) >= {"torch", "torch_geometric", "nasbench_meta"}
 
@@ -35,11 +38,25 @@ def test_a_seed_gives_the_same_run_alone_or_batched(cora):
     assert alone.seed == batched.seed == 1
     np.testing.assert_allclose(alone.train_loss, batched.train_loss, rtol=1e-5)
     np.testing.assert_allclose(alone.val_curve, batched.val_curve)
+    np.testing.assert_allclose(alone.val_loss, batched.val_loss, rtol=1e-5)
 
 
 def test_naive_trainer_runs_the_same_protocol(cora):
-    run = train_naive(EASY, "cora", cora, 0, epochs=3)
-    assert run.trainer == "naive" and run.epochs == 3 and 0 <= run.best_epoch < 3
+    naive = train_naive(EASY, "cora", cora, 0, epochs=3)
+    (fast,) = train_seeds(EASY, "cora", cora, [0], epochs=3)
+    assert naive.trainer == "naive" and naive.epochs == 3 and 0 <= naive.best_epoch < 3
+    np.testing.assert_allclose(naive.val_loss, fast.val_loss, rtol=1e-4)
+    # Sparse vs dense sums round differently: a node near a tie may flip.
+    np.testing.assert_allclose(naive.val_curve, fast.val_curve, atol=0.005)
+
+
+def test_runs_are_scored_at_the_lowest_validation_loss_epoch():
+    # Accuracy peaks at epoch 3, loss bottoms out at epoch 1; blown-up epochs (NaN) never count.
+    val_acc = np.array([0.2, 0.5, 0.4, 0.7, 0.3])
+    val_loss = np.array([1.9, 0.8, 0.8, 1.1, np.nan])
+    test_acc = np.array([0.1, 0.45, 0.5, 0.6, 0.2])
+    assert score_curves(val_acc, val_loss, test_acc) == (0.7, 0.45, 1)
+    assert score_curves(val_acc, np.full(5, np.nan), test_acc) == (0.7, 0.1, 0)
 
 
 def test_seeds_are_required(cora):
@@ -70,9 +87,11 @@ def test_runs_that_blow_up_say_when_and_stop_costing_compute(planetoid_root, mon
     assert fast_forwards < len(forwards) - fast_forwards == 2 * 60  # the blown-up epochs were skipped
     for a, b in zip(fast, full):
         assert a.diverged_epoch is not None and a.diverged_epoch == b.diverged_epoch
-        assert np.isnan(a.train_loss[a.diverged_epoch:]).all() and np.isfinite(a.train_loss[:a.diverged_epoch]).all()
+        assert not np.isfinite(a.train_loss[a.diverged_epoch:]).any() and np.isfinite(a.train_loss[:a.diverged_epoch]).all()
         assert np.array_equal(a.val_curve, b.val_curve) and np.array_equal(a.test_curve, b.test_curve)
         assert np.array_equal(a.train_loss, b.train_loss, equal_nan=True) and len(a.val_curve) == 60
+        assert np.array_equal(a.val_loss, b.val_loss, equal_nan=True)
+        assert np.isfinite(a.val_loss[a.best_epoch])   # scored before it blew up
         assert (a.valid_acc, a.test_acc, a.best_epoch) == (b.valid_acc, b.test_acc, b.best_epoch)
     (healthy,) = train_seeds(EASY, "citeseer", citeseer, [0], epochs=5)
     assert healthy.diverged_epoch is None

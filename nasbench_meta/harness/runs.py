@@ -4,7 +4,11 @@ Lives beside the benchmark (``<data_root>/benchmarks/<name>.runs.h5``) so the be
 itself stays exactly what the importer built. Layout (one row per run)::
 
     /runs/<column>        (n,) resizable: key, task, seed, epochs, valid_acc, test_acc, ...
-    /runs/<curve>         (n,) variable-length float32: train_loss, val_curve, test_curve
+    /runs/<curve>         (n,) variable-length float32: train_loss, val_curve, test_curve, val_loss
+
+Schema 2 added the validation-loss curve (the table reads test at the lowest-loss epoch) and
+``diverged_epoch`` (-1: the run never blew up). Schema-1 files scored test at the
+best-accuracy epoch and cannot be re-scored, so this version refuses to mix them in.
 
 Only one process writes: the driver appends each run as its result comes back (workers of
 a pool or a Dask cluster never touch the file). The file is opened per append and closed
@@ -23,19 +27,19 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from nasbench_meta.harness.train import SeedRun
+from nasbench_meta.harness.train import CURVES, SeedRun
 from nasbench_meta.paths import data_root
 
 FORMAT = "nasbench-meta runs"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _STR = h5py.string_dtype()
 _COLUMNS: dict[str, object] = {
     "key": np.int64, "task": _STR, "seed": np.int64, "epochs": np.int64, "arch": _STR,
     "valid_acc": np.float64, "test_acc": np.float64, "best_epoch": np.int64,
     "params": np.int64, "latency_s": np.float64, "train_time_s": np.float64,
     "trainer": _STR, "device": _STR, "versions": _STR, "finished_utc": _STR,
+    "diverged_epoch": np.int64,
 }
-_CURVES = ("train_loss", "val_curve", "test_curve")
 
 
 def runs_path(benchmark: str = "nas-bench-graph", root: "str | os.PathLike[str] | None" = None) -> Path:
@@ -60,16 +64,20 @@ class RunsStore:
         g = f.create_group("runs")
         for name, dtype in _COLUMNS.items():
             g.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(256,))
-        for name in _CURVES:
+        for name in CURVES:
             g.create_dataset(name, shape=(0,), maxshape=(None,),
                              dtype=h5py.vlen_dtype(np.float32), chunks=(64,))
 
     def _check(self, f: h5py.File) -> None:
         if f.attrs.get("format") != FORMAT:
             raise ValueError(f"{self.path} is not a nasbench-meta runs file; pass another path")
-        if int(f.attrs.get("schema_version", -1)) != SCHEMA_VERSION:
-            raise ValueError(f"{self.path} has runs schema {f.attrs.get('schema_version')}, "
-                             f"this version reads {SCHEMA_VERSION}; use a new runs file")
+        version = int(f.attrs.get("schema_version", -1))
+        if version != SCHEMA_VERSION:
+            why = (" (its test scores come from the best-accuracy epoch and it has no "
+                   "validation-loss curves, so they cannot be re-scored)" if version == 1 else "")
+            raise ValueError(f"{self.path} has runs schema {version}, this version reads "
+                             f"{SCHEMA_VERSION}{why}; move that file aside (nothing in it is "
+                             f"changed) or pass --runs NEW_PATH, and the runs will be retrained")
 
     def append(self, runs: Iterable[SeedRun]) -> int:
         """Append runs not stored yet (same key, task, seed, epochs); returns how many."""
@@ -95,11 +103,13 @@ class RunsStore:
                     values = [json.dumps(r.versions, sort_keys=True) for r in fresh]
                 elif name == "finished_utc":
                     values = [now] * k
+                elif name == "diverged_epoch":
+                    values = [-1 if r.diverged_epoch is None else r.diverged_epoch for r in fresh]
                 else:
                     values = [getattr(r, name) for r in fresh]
                 g[name].resize((n0 + k,))
                 g[name][n0:] = values
-            for name in _CURVES:
+            for name in CURVES:
                 g[name].resize((n0 + k,))
                 for j, r in enumerate(fresh):
                     g[name][n0 + j] = np.asarray(getattr(r, name), dtype=np.float32)
@@ -135,4 +145,4 @@ class RunsStore:
         """Per-epoch curves of run number ``row`` (a position in ``table()``)."""
         with h5py.File(self.path, "r") as f:
             self._check(f)
-            return {name: np.asarray(f["runs"][name][row]) for name in _CURVES}
+            return {name: np.asarray(f["runs"][name][row]) for name in CURVES}

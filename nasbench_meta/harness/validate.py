@@ -21,16 +21,20 @@ from nasbench_meta.harness.train import SeedRun
 
 def measured(runs: "pd.DataFrame | Sequence[SeedRun]", task: str, keys: Sequence[int],
              seeds: Sequence[int], epochs: int) -> pd.DataFrame:
-    """Mean and std over ``seeds`` of each key's measured accuracies (index: key)."""
+    """Mean and std over ``seeds`` of each key's measured accuracies (index: key), and how
+    many of those seeds blew up (``diverged``)."""
     df = runs if isinstance(runs, pd.DataFrame) else pd.DataFrame([r.summary() for r in runs])
     if df.empty:
-        df = pd.DataFrame(columns=["key", "task", "seed", "epochs", "valid_acc", "test_acc"])
+        df = pd.DataFrame(columns=["key", "task", "seed", "epochs", "valid_acc", "test_acc",
+                                   "diverged_epoch"])
     sel = df[(df.task == task) & df.key.isin(list(keys)) & df.seed.isin(list(seeds))
              & (df.epochs == epochs)].drop_duplicates(["key", "seed"])
+    # The store writes -1 for "never blew up", a SeedRun summary None.
+    sel = sel.assign(diverged=pd.to_numeric(sel.diverged_epoch).fillna(-1) >= 0)
     agg = sel.groupby("key").agg(
         measured_valid=("valid_acc", "mean"), measured_valid_std=("valid_acc", "std"),
         measured_test=("test_acc", "mean"), measured_test_std=("test_acc", "std"),
-        seeds=("seed", "count"))
+        seeds=("seed", "count"), diverged=("diverged", "sum"))
     return agg.reindex(pd.Index(list(keys), name="key"))
 
 
@@ -69,6 +73,7 @@ def compare_with_table(bench: Benchmark, task: str, keys: Sequence[int], *, seed
         "bias_table_test_points": 100 * float((df.table_test - df.measured_test).mean()),
         "spearman_table_test": _spearman(df.table_test, df.measured_test),
         "spearman_table_valid": _spearman(df.table_valid, df.measured_valid),
+        "diverged_seeds": int(df.diverged.fillna(0).sum()),
         "failures": [f"{j.key}: {msg}" for j, msg in result.failures],
     }
     return df, summary
@@ -114,6 +119,8 @@ def format_report(df: pd.DataFrame, summary: dict) -> str:
             line += f"{f'{row.prediction:.3f}' if rank_scale else pct(row.prediction):>10}"
         line += (f"{pct(row.table_valid):>10}{pct(row.measured_valid, row.measured_valid_std):>17}"
                  f"{pct(row.table_test):>11}{pct(row.measured_test, row.measured_test_std):>17}")
+        if row.get("diverged", 0) > 0:
+            line += f"  {int(row.diverged)}/{int(row.seeds)} seeds blew up"
         lines.append(line)
     s = summary
     lines.append(f"{s['task']}: {s['measured']}/{s['architectures']} architectures measured, "
@@ -128,6 +135,9 @@ def format_report(df: pd.DataFrame, summary: dict) -> str:
     lines.append(f"table: MAE vs measured validation {s['mae_table_valid_points']:.2f} points, test "
                  f"{s['mae_table_test_points']:.2f} points (bias {s['bias_table_test_points']:+.2f}); "
                  f"Spearman valid {s['spearman_table_valid']:.3f}, test {s['spearman_table_test']:.3f}")
+    if s.get("diverged_seeds"):
+        lines.append(f"{s['diverged_seeds']} seed(s) blew up (NaN loss) during training; each is "
+                     f"scored on the epochs before that, as the benchmark's own runs were")
     for failure in s["failures"]:
         lines.append(f"failed: {failure}")
     return "\n".join(lines)

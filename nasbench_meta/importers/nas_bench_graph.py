@@ -83,7 +83,7 @@ def _task_table(task: str, records: dict, keys: np.ndarray) -> TaskTable:
         "test_score": MetricArray(column("perf"), {
             "name": f"test {metric}", "unit": "fraction", "split": "test",
             "aggregation": _AGGREGATION,
-            "description": "test score at the epoch with the best validation score"}),
+            "description": "test score at the epoch with the lowest validation loss"}),
         "latency_s": MetricArray(column("latency"), {
             "name": "inference latency", "unit": "seconds", "split": "none",
             "aggregation": _AGGREGATION,
