@@ -92,6 +92,7 @@ class RunsStore:
             return 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        rows = [r.summary() for r in fresh]
         with h5py.File(self.path, "a") as f:
             if not f.keys() and not f.attrs:   # new (or empty) file
                 self._create(f)
@@ -103,10 +104,8 @@ class RunsStore:
                     values = [json.dumps(r.versions, sort_keys=True) for r in fresh]
                 elif name == "finished_utc":
                     values = [now] * k
-                elif name == "diverged_epoch":
-                    values = [-1 if r.diverged_epoch is None else r.diverged_epoch for r in fresh]
                 else:
-                    values = [getattr(r, name) for r in fresh]
+                    values = [row[name] for row in rows]
                 g[name].resize((n0 + k,))
                 g[name][n0:] = values
             for name in CURVES:

@@ -61,11 +61,11 @@ class SeedRun:
         return int(bad[0]) if len(bad) else None
 
     def summary(self) -> dict:
-        """Scalars only (no curves), e.g. for a table."""
+        """Scalars only (no curves), e.g. for a table; ``diverged_epoch`` -1 if it never blew up."""
         out = asdict(self)
         for name in CURVES + ("versions",):
             out.pop(name)
-        out["diverged_epoch"] = self.diverged_epoch
+        out["diverged_epoch"] = -1 if self.diverged_epoch is None else self.diverged_epoch
         return out
 
 
@@ -164,7 +164,7 @@ def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: 
     for epoch in range(epochs):
         net.training = True
         logp = F.log_softmax(net.forward("train"), dim=-1)              # (R, S, C)
-        loss = -logp.gather(2, y_train.expand(-1, n_seeds)[..., None]).squeeze(2).mean(0)
+        loss = _nll(logp, y_train).mean(0)
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()   # seeds share no parameters: each gets its own gradient
         opt.step()
@@ -172,7 +172,7 @@ def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: 
         with torch.no_grad():
             logp = F.log_softmax(net.forward("eval"), dim=-1)                # (R, S, C)
             correct = (logp.argmax(-1) == y_eval).float()                    # (R, S)
-            nll = -logp.gather(2, y_eval.expand(-1, n_seeds)[..., None]).squeeze(2)
+            nll = _nll(logp, y_eval)
             loss_c[epoch] = loss.detach()
             val_c[epoch] = correct[ctx.val_pos].mean(0)
             test_c[epoch] = correct[ctx.test_pos].mean(0)
@@ -187,6 +187,11 @@ def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: 
     return [_seed_run(arch, task, seed, models[s], data, [c[:, s] for c in curves],
                       elapsed / n_seeds, "batched", device)
             for s, seed in enumerate(seeds)]
+
+
+def _nll(logp: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(R, S) negative log-likelihood of labels ``y`` (R, 1) under log-probabilities (R, S, C)."""
+    return -logp.gather(2, y.expand(-1, logp.shape[1])[..., None]).squeeze(2)
 
 
 _DIVERGENCE_CHECK = 10  # epochs between checks (each one syncs a GPU)

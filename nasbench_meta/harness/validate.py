@@ -29,8 +29,7 @@ def measured(runs: "pd.DataFrame | Sequence[SeedRun]", task: str, keys: Sequence
                                    "diverged_epoch"])
     sel = df[(df.task == task) & df.key.isin(list(keys)) & df.seed.isin(list(seeds))
              & (df.epochs == epochs)].drop_duplicates(["key", "seed"])
-    # The store writes -1 for "never blew up", a SeedRun summary None.
-    sel = sel.assign(diverged=pd.to_numeric(sel.diverged_epoch).fillna(-1) >= 0)
+    sel = sel.assign(diverged=sel.diverged_epoch >= 0)   # -1: never blew up
     agg = sel.groupby("key").agg(
         measured_valid=("valid_acc", "mean"), measured_valid_std=("valid_acc", "std"),
         measured_test=("test_acc", "mean"), measured_test_std=("test_acc", "std"),
