@@ -52,11 +52,18 @@ def test_validate_trains_a_predictors_top_k(bench_root, planetoid_root, tmp_path
     assert "rank score" in out  # a meta-predictor's output is a rank, never reported as an accuracy error
 
 
-def test_report_says_which_seeds_blew_up(bench_root, planetoid_root, tmp_path, capsys):
+def test_report_says_which_seeds_blew_up(bench, bench_root, planetoid_root, tmp_path, capsys):
     # Sum-aggregating GraphConv/GIN under CiteSeer's SGD at lr 0.2: both seeds reach NaN early.
-    argv = ["harness", "run", "--arch", "0,1,1,2|graph,gcn,gin,graph", "--task", "citeseer", "--seeds", "1", "2",
+    # A chain ending in one GCN trains without trouble beside it.
+    unstable, stable = "0,1,1,2|graph,gcn,gin,graph", "0,1,2,3|skip,skip,skip,gcn"
+    argv = ["harness", "batch", "--archs", unstable, stable, "--task", "citeseer", "--seeds", "1", "2",
             "--epochs", "30", *_common(bench_root, planetoid_root, tmp_path / "r.h5")]
     assert _main(argv) == 0
     report = capsys.readouterr().out
     assert "2/2 seeds blew up" in report and "2 seed(s) blew up (NaN loss)" in report
-    assert (RunsStore(tmp_path / "r.h5").table().diverged_epoch.between(0, 29)).all()
+    runs = RunsStore(tmp_path / "r.h5").table()
+    blown = runs[runs.arch == unstable]
+    assert blown.diverged_epoch.between(0, 29).all() and (runs[runs.arch == stable].diverged_epoch == -1).all()
+    key = bench.space.key(stable)
+    mae = 100 * abs(runs[runs.key == key].test_acc.mean() - bench.query("citeseer", key, split="test", seeds="mean"))
+    assert f"table without the architectures whose seeds blew up (1): MAE vs measured test {mae:.2f} points" in report

@@ -1,4 +1,4 @@
-"""``nasbench-meta predictors list | train | evaluate | predict``."""
+"""``nasbench-meta predictors list | train | evaluate | predict | ceilings``."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_obj
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("predictors", help="accuracy predictors: list, train, evaluate, predict",
+    parser = subparsers.add_parser("predictors", help="accuracy predictors: list, train, evaluate, predict, ceilings",
                                    description="Single-task and meta-trained accuracy predictors.")
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -47,6 +47,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-predictions", action="store_true", help="do not store the ranks needed to re-score")
     _add_common(p)
     p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("ceilings", help="zero-shot reference points the tables set for each held-out task",
+                       description="Per held-out task: Spearman of the mean rank of its sources, of the best single "
+                                   "source, of the best source subset chosen with hindsight, and the agreement of "
+                                   "the task's validation and test rankings.")
+    p.add_argument("--holdout", required=True, action="append",
+                   help="held-out task, repeat for several; 'all' = the complete tasks")
+    p.add_argument("--split", choices=("valid", "test"), required=True, help="scores to rank by")
+    add_benchmark(p)
+    add_root(p)
+    add_json(p)
+    p.set_defaults(func=_ceilings)
 
     p = sub.add_parser("predict", help="predict every architecture of a task from K measured ones")
     group = p.add_mutually_exclusive_group(required=True)
@@ -127,6 +139,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         print(markdown_table(table, split="valid"))
         print("\nwrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _ceilings(args: argparse.Namespace) -> int:
+    from nasbench_meta.predictors.ceilings import ceilings_table, transfer_ceiling
+    from nasbench_meta.predictors.evaluation import resolve_holdouts
+
+    with open_benchmark(args.benchmark, args.root) as bench:
+        found = [transfer_ceiling(bench, task, split=args.split) for task in resolve_holdouts(bench, args.holdout)]
+    if args.json:
+        print_json({"split": args.split, "tasks": [c.to_dict() for c in found]})
+    else:
+        print(ceilings_table(found))
     return 0
 
 
