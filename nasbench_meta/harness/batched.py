@@ -11,8 +11,9 @@ Same model, same maths as ``models.NasBenchGraphNet``; what changes is the order
 - outputs are only computed for the rows a loss or metric reads: leaf ops, the concat layer
   and the post layers run on the training nodes in training and on validation + test nodes
   in evaluation (they are row-wise, so the other rows are never needed);
-- dropout draws from one generator per seed, so a seed's run does not depend on which other
-  seeds share its batch.
+- dropout draws from one generator per seed, so a seed's random draws do not depend on which
+  other seeds share its batch (float sums may differ in the last bits with the batch size, and a
+  run that blows up amplifies that: its divergence epoch can move).
 
 A test checks this forward against the reference modules for every op.
 """
