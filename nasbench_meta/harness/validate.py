@@ -37,6 +37,11 @@ def measured(runs: "pd.DataFrame | Sequence[SeedRun]", task: str, keys: Sequence
     return agg.reindex(pd.Index(list(keys), name="key"))
 
 
+def _mae_points(a: pd.Series, b: pd.Series) -> float:
+    """Mean absolute difference in accuracy points (NaN when nothing is measured)."""
+    return 100 * float((a - b).abs().mean())
+
+
 def _spearman(a: pd.Series, b: pd.Series) -> float:
     ok = a.notna() & b.notna()
     if ok.sum() < 3:
@@ -67,8 +72,8 @@ def compare_with_table(bench: Benchmark, task: str, keys: Sequence[int], *, seed
     summary = {
         "task": task, "architectures": len(keys), "measured": int(df.measured_test.notna().sum()),
         "seeds": seeds, "epochs": fidelity,
-        "mae_table_test_points": 100 * float((df.table_test - df.measured_test).abs().mean()),
-        "mae_table_valid_points": 100 * float((df.table_valid - df.measured_valid).abs().mean()),
+        "mae_table_test_points": _mae_points(df.table_test, df.measured_test),
+        "mae_table_valid_points": _mae_points(df.table_valid, df.measured_valid),
         "bias_table_test_points": 100 * float((df.table_test - df.measured_test).mean()),
         "spearman_table_test": _spearman(df.table_test, df.measured_test),
         "spearman_table_valid": _spearman(df.table_valid, df.measured_valid),
@@ -84,8 +89,7 @@ def _stable_summary(df: pd.DataFrame) -> dict:
     architectures (whose means depend on which seeds blow up) otherwise dominate the MAE."""
     stable = df[df.measured_test.notna() & (df.diverged == 0)]
     return {"stable_architectures": int(len(stable)),
-            "mae_table_test_points_stable": 100 * float((stable.table_test - stable.measured_test).abs().mean())
-            if len(stable) else float("nan"),
+            "mae_table_test_points_stable": _mae_points(stable.table_test, stable.measured_test),
             "spearman_table_test_stable": _spearman(stable.table_test, stable.measured_test)}
 
 
@@ -104,7 +108,7 @@ def validate_predictions(bench: Benchmark, task: str, predictions: pd.Series, *,
     scale = predictions.attrs.get("scale", "score")
     summary.update(
         predictor=predictions.name, prediction_scale=scale,
-        mae_predictor_valid_points=(100 * float((df.prediction - df.measured_valid).abs().mean())
+        mae_predictor_valid_points=(_mae_points(df.prediction, df.measured_valid)
                                     if scale == "score" else float("nan")),
         spearman_predictor_valid=_spearman(df.prediction, df.measured_valid),
     )

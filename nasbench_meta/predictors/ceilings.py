@@ -19,7 +19,7 @@ import numpy as np
 
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.predictors.api import source_tasks_for
-from nasbench_meta.predictors.features import rank_normalise, source_ranks
+from nasbench_meta.predictors.features import source_ranks, spearman_columns
 
 _MAX_SUBSET_SOURCES = 12   # 2^12 subsets; beyond that the exhaustive search is not worth it
 
@@ -42,14 +42,19 @@ class TransferCeiling:
         return asdict(self)
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    return float(a @ b / np.sqrt((a @ a) * (b @ b)))
-
-
 def subset_spearman(ranks: np.ndarray, target: np.ndarray, columns: Sequence[int]) -> float:
     """Spearman of the mean of ``ranks[:, columns]`` (rank-normalised sources) with ``target``."""
-    return _pearson(rank_normalise(ranks[:, list(columns)].mean(axis=1)), rank_normalise(target))
+    return float(_subset_spearmans(ranks, target, [tuple(columns)])[0])
+
+
+def _subset_spearmans(ranks: np.ndarray, target: np.ndarray, subsets: Sequence[tuple[int, ...]],
+                      chunk: int = 64) -> np.ndarray:
+    """``subset_spearman`` of every subset, a block of subset means at a time (bounded memory)."""
+    out = []
+    for start in range(0, len(subsets), chunk):
+        block = np.column_stack([ranks[:, list(c)].mean(axis=1) for c in subsets[start:start + chunk]])
+        out.append(spearman_columns(block, target))
+    return np.concatenate(out)
 
 
 def split_agreement(bench: Benchmark, task: str) -> float:
@@ -57,7 +62,7 @@ def split_agreement(bench: Benchmark, task: str) -> float:
     rows = bench.rows(bench.task_keys(task))
     valid = bench.scores(task, split="valid", seeds="mean")[rows]
     test = bench.scores(task, split="test", seeds="mean")[rows]
-    return _pearson(rank_normalise(valid), rank_normalise(test))
+    return float(spearman_columns(valid[:, None], test)[0])
 
 
 def transfer_ceiling(bench: Benchmark, task: str, *, split: str,
@@ -73,17 +78,16 @@ def transfer_ceiling(bench: Benchmark, task: str, *, split: str,
         raise ValueError(f"{task!r} is the target; it cannot also be a source")
     rows = bench.rows(bench.task_keys(task))
     ranks = source_ranks(bench, sources, split=split)[rows]
-    target = rank_normalise(bench.scores(task, split=split, seeds="mean")[rows])
-    singles = [subset_spearman(ranks, target, [j]) for j in range(len(sources))]
+    target = bench.scores(task, split=split, seeds="mean")[rows]
+    # Subsets by size: the singletons come first (source order), all sources last.
     subsets = [c for size in range(1, len(sources) + 1) for c in combinations(range(len(sources)), size)]
-    scores = [subset_spearman(ranks, target, c) for c in subsets]
+    scores = _subset_spearmans(ranks, target, subsets)
     best = int(np.argmax(scores))
-    single = int(np.argmax(singles))
+    single = int(np.argmax(scores[:len(sources)]))
     return TransferCeiling(
-        task=task, split=split, sources=tuple(sources),
-        mean_rank=scores[-1],  # the last subset is all sources
-        best_single=sources[single], best_single_spearman=singles[single],
-        best_subset=tuple(sources[j] for j in subsets[best]), best_subset_spearman=scores[best],
+        task=task, split=split, sources=tuple(sources), mean_rank=float(scores[-1]),
+        best_single=sources[single], best_single_spearman=float(scores[single]),
+        best_subset=tuple(sources[j] for j in subsets[best]), best_subset_spearman=float(scores[best]),
         split_agreement=split_agreement(bench, task))
 
 
