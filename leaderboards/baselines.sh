@@ -27,13 +27,16 @@ done
 
 # Predictors: leave one task out over the 8 complete tasks, K = 0, 10, 20, 50, 100, fit seed 0.
 declare -A PNAMES=([mean-rank]="Mean rank" [weighted-rank]="Weighted rank" [xgb]="XGBoost (single task)"
-                   [xgb-meta]="XGBoost meta-surrogate" [gnn-meta]="GNN meta-predictor")
-declare -A PSEEDS=([mean-rank]=5 [weighted-rank]=5 [xgb]=3 [xgb-meta]=5 [gnn-meta]=5)
-for p in mean-rank weighted-rank xgb xgb-meta gnn-meta; do
+                   [xgb-meta]="XGBoost meta-surrogate" [gnn-meta]="GNN meta-predictor"
+                   [gp-meta]="Deep-kernel GP meta-predictor")
+declare -A PSEEDS=([mean-rank]=5 [weighted-rank]=5 [xgb]=3 [xgb-meta]=5 [gnn-meta]=5 [gp-meta]=5)
+declare -A PVERSIONS=([gp-meta]=2)  # the predictor's own version (nasbench-meta predictors list); 1 otherwise
+for p in mean-rank weighted-rank xgb xgb-meta gnn-meta gp-meta; do
   id=$(echo "${PNAMES[$p]}" | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/-/g; s/^-|-$//g')
-  [ -e "leaderboards/nas-bench-graph/predictors/entries/$id--1.json" ] && continue
+  version="${PVERSIONS[$p]:-1}"
+  [ -e "leaderboards/nas-bench-graph/predictors/entries/$id--$version.json" ] && continue
   nasbench-meta predictors evaluate --predictor "$p" --holdout all --seeds "${PSEEDS[$p]}" --out "$WORK/predictors-$p"
-  nasbench-meta leaderboard pack --board predictors --name "${PNAMES[$p]}" --version 1 --author "$AUTHOR" --url "$URL" \
+  nasbench-meta leaderboard pack --board predictors --name "${PNAMES[$p]}" --version "$version" --author "$AUTHOR" --url "$URL" \
     --notes "built-in predictor '$p': nasbench-meta predictors evaluate --predictor $p --holdout all --seeds ${PSEEDS[$p]} (K = 0 10 20 50 100, fit seed 0)" \
     -o "$WORK/submission-$p.json" "$WORK/predictors-$p/evaluation-$p.json"
   nasbench-meta leaderboard submit "$WORK/submission-$p.json"

@@ -36,9 +36,9 @@ def one_torch_thread():
 
 
 def held_out_spearman(bench, task: str, series) -> float:
-    """Spearman on the architectures the predictor did not see measured."""
+    """Spearman on the architectures the predictor did not see measured (on the series' split)."""
     unseen = ~series.index.isin(series.attrs["support_keys"])
-    true = bench.scores(task, split="valid", seeds="mean")[bench.rows(series.index[unseen])]
+    true = bench.scores(task, split=series.attrs["split"], seeds="mean")[bench.rows(series.index[unseen])]
     return spearmanr(series.values[unseen], true).statistic
 
 
@@ -71,6 +71,16 @@ def test_predictors_learn_the_held_out_task(bench, name, shots, floor):
     series = predict_with(fitted(name, bench), bench, TARGET, shots=shots, seed=0, split="valid")
     assert len(series) == len(bench.task_keys(TARGET))
     assert held_out_spearman(bench, TARGET, series) > floor
+
+
+@pytest.mark.parametrize("split, other_split_heads", [("valid", False), ("test", True)])
+def test_gp_meta_learns_with_or_without_the_other_split_heads(bench, split, other_split_heads):
+    # the other split's ranks only shape the features: either way, and fitted on either split, it
+    # predicts the held-out task's scores on the split it was fitted on
+    p = get_predictor("gp-meta", **{**TINY["gp-meta"], "other_split_heads": other_split_heads})
+    p.fit(bench, SOURCES, split=split, seed=0)
+    series = predict_with(p, bench, TARGET, shots=20, seed=0, split=split)
+    assert held_out_spearman(bench, TARGET, series) > 0.4
 
 
 def test_weighted_rank_uses_the_support_set(bench):

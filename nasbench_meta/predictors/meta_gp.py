@@ -4,7 +4,10 @@ the support set of the target.
 
 - Features: an MLP over the architecture's one-hot encoding and bag of values (how often each
   op / link value occurs) is trained to predict every source task's ranks from a shared
-  embedding ``z(a)`` (multi-task regression, one linear head per source task).
+  embedding ``z(a)`` (multi-task regression, one linear head per source task). With
+  ``other_split_heads`` it also predicts each source's ranks on the other split (test when
+  fitting on validation): the same trained models scored on other nodes, so targets whose
+  evaluation noise is independent, and features that fit less of either split's noise.
 - Task prior (as in ABLR, Perrone et al. 2018): the target's head ``w`` is drawn like the
   source heads, ``w ~ N(mean of heads, a * covariance of heads + b * I)``. At K = 0 the
   prediction is the prior mean ``z(a) . mean head``, the learned consensus of the sources.
@@ -24,7 +27,7 @@ from torch import nn
 
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.encodings import bag_of_values, one_hot
-from nasbench_meta.predictors.base import Predictor
+from nasbench_meta.predictors.base import SPLITS, Predictor
 from nasbench_meta.predictors.features import rank_normalise, source_ranks
 from nasbench_meta.predictors.gnn import device, load_numpy_state, state_to_numpy
 from nasbench_meta.predictors.registry import register
@@ -90,11 +93,6 @@ class TaskPrior:
         centred = heads - self.mean_head[:, None]
         self.head_cov = centred @ centred.T / max(heads.shape[1] - 1, 1)
 
-    @classmethod
-    def of(cls, net: FeatureNet, inputs: torch.Tensor, onehot: np.ndarray) -> "TaskPrior":
-        """The prior a trained feature network implies for every architecture."""
-        return cls(net.embed(inputs), net.head_matrix(), onehot)
-
     def mean(self, rows: np.ndarray) -> np.ndarray:
         return self.z[rows] @ self.mean_head
 
@@ -142,11 +140,14 @@ def support_targets(support_scores: np.ndarray) -> np.ndarray:
 @register
 class MetaGP(Predictor):
     name = "gp-meta"
-    description = ("deep-kernel GP: MLP architecture features multi-task-trained on the sources, a prior over "
-                   "the target's readout learned from the source heads, kernel hyperparameters meta-learned per K")
+    version = "2"  # 2: heads for the other split's ranks (other_split_heads)
+    description = ("deep-kernel GP: MLP architecture features multi-task-trained on the sources (both splits), "
+                   "a prior over the target's readout learned from the source heads, kernel hyperparameters "
+                   "meta-learned per K")
     meta = True
     defaults = {"hidden": 256, "features": 64, "epochs": 30, "batch_size": 1024, "lr": 2e-3,
-                "weight_decay": 1e-5, "fit_shots": [5, 10, 20, 50, 100, 200], "episodes_per_shot": 6}
+                "weight_decay": 1e-5, "fit_shots": [5, 10, 20, 50, 100, 200], "episodes_per_shot": 6,
+                "other_split_heads": True}
 
     def _inputs(self) -> tuple[torch.Tensor, np.ndarray]:
         onehot = one_hot(self._space, self._keys).astype(np.float64)
@@ -155,22 +156,37 @@ class MetaGP(Predictor):
 
     def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
         ranks = source_ranks(bench, tasks, split=split)
+        aux = self._auxiliary_targets(bench, tasks, split)
         inputs, onehot = self._inputs()
-        self._net = train_feature_net(inputs, ranks, self.config, seed)
-        self._prior = TaskPrior.of(self._net, inputs, onehot)
-        self._log_params = self._meta_learn_kernel(inputs, onehot, ranks, seed)
+        self._net = train_feature_net(inputs, np.concatenate([ranks, aux], axis=1), self.config, seed)
+        self._prior = self._task_prior(self._net, inputs, onehot, len(tasks))
+        self._log_params = self._meta_learn_kernel(inputs, onehot, ranks, aux, seed)
+
+    def _auxiliary_targets(self, bench: Benchmark, tasks: list[str], split: str) -> np.ndarray:
+        """(N, T) source ranks on the other split when ``other_split_heads``, else (N, 0)."""
+        if not self.config["other_split_heads"]:
+            return np.zeros((len(self._keys), 0), dtype=np.float32)
+        other = next(s for s in SPLITS if s != split)
+        return source_ranks(bench, tasks, split=other)
+
+    @staticmethod
+    def _task_prior(net: FeatureNet, inputs: torch.Tensor, onehot: np.ndarray, tasks: int) -> TaskPrior:
+        """The prior from the heads of the fitting split (the first ``tasks``); auxiliary heads only
+        shape the features."""
+        return TaskPrior(net.embed(inputs), net.head_matrix()[:, :tasks], onehot)
 
     def _meta_learn_kernel(self, inputs: torch.Tensor, onehot: np.ndarray, ranks: np.ndarray,
-                           seed: int) -> np.ndarray:
+                           aux: np.ndarray, seed: int) -> np.ndarray:
         """(len(fit_shots), 5) log hyperparameters, each maximising the pooled episode likelihood."""
         shots = [int(k) for k in self.config["fit_shots"]]
         episodes: dict[int, list] = {k: [] for k in shots}
         rng = np.random.default_rng(seed)
         n, t = ranks.shape
-        for target in range(t):  # a network that never saw the pseudo-target, as at test time
-            others = np.delete(ranks, target, axis=1)
-            net = train_feature_net(inputs, others, self.config, seed + 1 + target)
-            prior = TaskPrior.of(net, inputs, onehot)
+        for target in range(t):  # a network that never saw the pseudo-target (either split), as at test time
+            keep = np.arange(t) != target
+            targets = np.concatenate([ranks[:, keep], aux[:, keep[:aux.shape[1]]]], axis=1)
+            net = train_feature_net(inputs, targets, self.config, seed + 1 + target)
+            prior = self._task_prior(net, inputs, onehot, t - 1)
             for k in shots:
                 for _ in range(int(self.config["episodes_per_shot"])):
                     rows = rng.choice(n, size=min(k, n), replace=False)
@@ -223,5 +239,5 @@ class MetaGP(Predictor):
         load_numpy_state(self._net, {k[len("net/"):]: v for k, v in state.items() if k.startswith("net/")},
                          torch.device("cpu"))
         self._net.eval()
-        self._prior = TaskPrior.of(self._net, inputs, onehot)
+        self._prior = self._task_prior(self._net, inputs, onehot, len(self.fit_info["source_tasks"]))
         self._log_params = state["log_params"]
