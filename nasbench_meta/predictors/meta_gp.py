@@ -184,7 +184,7 @@ class MetaGP(Predictor):
         n, t = ranks.shape
         for target in range(t):  # a network that never saw the pseudo-target (either split), as at test time
             keep = np.arange(t) != target
-            targets = np.concatenate([ranks[:, keep], aux[:, keep[:aux.shape[1]]]], axis=1)
+            targets = np.concatenate([ranks[:, keep], aux[:, keep] if aux.size else aux], axis=1)
             net = train_feature_net(inputs, targets, self.config, seed + 1 + target)
             prior = self._task_prior(net, inputs, onehot, t - 1)
             for k in shots:
