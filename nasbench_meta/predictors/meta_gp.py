@@ -155,36 +155,38 @@ class MetaGP(Predictor):
         return torch.from_numpy(x), onehot
 
     def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
-        ranks = source_ranks(bench, tasks, split=split)
-        aux = self._auxiliary_targets(bench, tasks, split)
+        blocks = [source_ranks(bench, tasks, split=s) for s in self._head_splits(split)]
         inputs, onehot = self._inputs()
-        self._net = train_feature_net(inputs, np.concatenate([ranks, aux], axis=1), self.config, seed)
+        self._net = train_feature_net(inputs, np.concatenate(blocks, axis=1), self.config, seed)
         self._prior = self._task_prior(self._net, inputs, onehot, len(tasks))
-        self._log_params = self._meta_learn_kernel(inputs, onehot, ranks, aux, seed)
+        self._log_params = self._meta_learn_kernel(inputs, onehot, blocks, seed)
 
-    def _auxiliary_targets(self, bench: Benchmark, tasks: list[str], split: str) -> np.ndarray:
-        """(N, T) source ranks on the other split when ``other_split_heads``, else (N, 0)."""
-        if not self.config["other_split_heads"]:
-            return np.zeros((len(self._keys), 0), dtype=np.float32)
-        other = next(s for s in SPLITS if s != split)
-        return source_ranks(bench, tasks, split=other)
+    def _head_splits(self, split: str) -> list[str]:
+        """Splits whose source ranks the feature network regresses: the fitting split first, then
+        the other one when ``other_split_heads``."""
+        others = [s for s in SPLITS if s != split] if self.config["other_split_heads"] else []
+        return [split, *others]
 
     @staticmethod
     def _task_prior(net: FeatureNet, inputs: torch.Tensor, onehot: np.ndarray, tasks: int) -> TaskPrior:
-        """The prior from the heads of the fitting split (the first ``tasks``); auxiliary heads only
-        shape the features."""
+        """The prior from the heads of the fitting split (the first ``tasks``); the other split's
+        heads only shape the features."""
         return TaskPrior(net.embed(inputs), net.head_matrix()[:, :tasks], onehot)
 
-    def _meta_learn_kernel(self, inputs: torch.Tensor, onehot: np.ndarray, ranks: np.ndarray,
-                           aux: np.ndarray, seed: int) -> np.ndarray:
-        """(len(fit_shots), 5) log hyperparameters, each maximising the pooled episode likelihood."""
+    def _meta_learn_kernel(self, inputs: torch.Tensor, onehot: np.ndarray, blocks: list[np.ndarray],
+                           seed: int) -> np.ndarray:
+        """(len(fit_shots), 5) log hyperparameters, each maximising the pooled episode likelihood.
+
+        ``blocks``: the (N, T) source ranks of each head split, the fitting split first.
+        """
         shots = [int(k) for k in self.config["fit_shots"]]
         episodes: dict[int, list] = {k: [] for k in shots}
         rng = np.random.default_rng(seed)
+        ranks = blocks[0]
         n, t = ranks.shape
         for target in range(t):  # a network that never saw the pseudo-target (either split), as at test time
             keep = np.arange(t) != target
-            targets = np.concatenate([ranks[:, keep], aux[:, keep] if aux.size else aux], axis=1)
+            targets = np.concatenate([block[:, keep] for block in blocks], axis=1)
             net = train_feature_net(inputs, targets, self.config, seed + 1 + target)
             prior = self._task_prior(net, inputs, onehot, t - 1)
             for k in shots:
