@@ -345,14 +345,29 @@ class BatchedNet:
             else:
                 h = self._dropout(F.relu(self._bn(i, outs[link])), seed_axis=1)
                 outs[i + 1] = self._op_on_hidden(i, op, h, node_rows)
-        x = torch.cat([outs[j] for j in self.leaves], dim=2)
-        x = _lin(F.relu(x), self.p("fc.weight"), self._bias("fc.", "bias")[None])
+        x = F.relu(torch.cat([outs[j] for j in self.leaves], dim=2))
         num_pro = self.protocol.num_pro
+        if num_pro == 1:
+            return _lin(x, *self._fc_then_post())
+        x = _lin(x, self.p("fc.weight"), self._bias("fc.", "bias")[None])
         for k in range(num_pro):
             x = _lin(x, self.p(f"post.{k}.weight"), self._bias(f"post.{k}.", "bias")[None])
             if k == num_pro - 2:
                 x = F.elu(x)
         return x
+
+    def _fc_then_post(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """fc followed by the single post layer, as one (S, classes, leaves*dim) map and bias.
+
+        Nothing lies between the two, so mapping the concatenated leaves straight to the
+        classes skips a (rows x leaves*dim x dim) matmul per seed, the largest one of an
+        evaluation pass; autograd still gives each layer its own gradient.
+        """
+        w_fc, w_post = self.p("fc.weight"), self.p("post.0.weight")
+        b_fc, b_post = self._bias("fc.", "bias"), self._bias("post.0.", "bias")
+        w = torch.bmm(w_post, w_fc)
+        b = torch.baddbmm(b_post[:, :, None], w_post, b_fc[:, :, None])[:, :, 0]
+        return w, b[None]
 
     def output_weight(self) -> torch.Tensor:
         """Weights of the last linear layer ``forward`` applies: every logit goes through them."""
