@@ -213,4 +213,9 @@ class Benchmark:
 
 def open_benchmark(name: str = "nas-bench-graph", root: "str | os.PathLike[str] | None" = None) -> Benchmark:
     """Open a built benchmark from the data directory (see ``nasbench_meta.paths``)."""
-    return Benchmark(benchmark_path(name, root), name)
+    from nasbench_meta.importers import BUILDERS, unknown_benchmark_message
+
+    path = benchmark_path(name, root)
+    if name not in BUILDERS and not path.exists():  # a name no importer builds: building cannot help
+        raise LookupError(unknown_benchmark_message(name))
+    return Benchmark(path, name)

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from nasbench_meta.benchmark import Benchmark
-from nasbench_meta.importers import BUILDERS, DESCRIPTIONS, build
+from nasbench_meta.importers import BUILDERS, DESCRIPTIONS, build, unknown_benchmark_message
 from nasbench_meta.paths import benchmark_path
-from nasbench_meta.store import BenchmarkFileError
+from nasbench_meta.store import BenchmarkFileError, open_file
 
 Root = "str | os.PathLike[str] | None"
 
@@ -16,7 +16,7 @@ Root = "str | os.PathLike[str] | None"
 def ensure_built(name: str, root: Root = None, force: bool = False) -> tuple[Path, bool]:
     """Build ``name`` unless a valid file is already there. Returns (path, built_now)."""
     if name not in BUILDERS:
-        raise KeyError(f"unknown benchmark {name!r}; known: {sorted(BUILDERS)}")
+        raise LookupError(unknown_benchmark_message(name))
     path = benchmark_path(name, root)
     if not force and path.exists():
         try:
@@ -28,12 +28,24 @@ def ensure_built(name: str, root: Root = None, force: bool = False) -> tuple[Pat
 
 
 def list_benchmarks(root: Root = None) -> list[dict[str, Any]]:
+    """Every known benchmark: its file, whether a usable one is built, and what is wrong if not."""
     rows = []
     for name in sorted(BUILDERS):
         path = benchmark_path(name, root)
+        problem = _file_problem(path, name) if path.exists() else None
         rows.append({"name": name, "description": DESCRIPTIONS[name], "path": str(path),
-                     "built": path.exists(), "size_mb": round(path.stat().st_size / 2**20, 2) if path.exists() else None})
+                     "built": path.exists() and problem is None, "problem": problem,
+                     "size_mb": round(path.stat().st_size / 2**20, 2) if path.is_file() else None})
     return rows
+
+
+def _file_problem(path: Path, name: str) -> "str | None":
+    """Why the file at ``path`` cannot be opened as benchmark ``name`` (None: it can)."""
+    try:
+        open_file(path, name).close()
+    except BenchmarkFileError as exc:
+        return str(exc)
+    return None
 
 
 def describe(bench: Benchmark) -> dict[str, Any]:

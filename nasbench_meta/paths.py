@@ -20,3 +20,11 @@ def data_root(root: "str | os.PathLike[str] | None" = None) -> Path:
 def benchmark_path(name: str, root: "str | os.PathLike[str] | None" = None) -> Path:
     """Path of a benchmark's HDF5 file under the data directory."""
     return data_root(root) / "benchmarks" / f"{name}.h5"
+
+
+def source_checkout() -> "Path | None":
+    """Root of the nasbench-meta source checkout this package runs from, if it runs from one."""
+    repo = Path(__file__).resolve().parents[1]
+    if (repo / "pyproject.toml").is_file() and (repo / "leaderboards").is_dir():
+        return repo
+    return None

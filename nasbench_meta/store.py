@@ -31,6 +31,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from nasbench_meta.paths import benchmark_path
+
 FORMAT = "nasbench-meta benchmark"
 SCHEMA_VERSION = 1
 
@@ -51,8 +53,15 @@ class SchemaVersionError(BenchmarkFileError):
     pass
 
 
-def rebuild_command(name: str) -> str:
-    return f"nasbench-meta datasets build {name} --force"
+def rebuild_command(name: str, path: "Path | str | None" = None) -> str:
+    """The command that rebuilds benchmark ``name`` at ``path`` (with --root when not the default one)."""
+    command = f"nasbench-meta datasets build {name} --force"
+    if path is None:
+        return command
+    path = Path(path).resolve()
+    if path != benchmark_path(name).resolve() and path.parent.name == "benchmarks" and path.name == f"{name}.h5":
+        command += f" --root {path.parent.parent}"
+    return command
 
 
 @dataclass
@@ -155,7 +164,7 @@ def open_file(path: Path, name: str) -> h5py.File:
         f = h5py.File(path, "r")
     except OSError as exc:
         raise CorruptBenchmarkError(
-            f"{path} is truncated or corrupted ({exc}). Rebuild it with: {rebuild_command(name)}"
+            f"{path} is truncated or corrupted ({exc}). Rebuild it with: {rebuild_command(name, path)}"
         ) from None
     try:
         _check_header(f, path, name)
@@ -168,18 +177,18 @@ def open_file(path: Path, name: str) -> h5py.File:
 def _check_header(f: h5py.File, path: Path, name: str) -> None:
     if f.attrs.get("format") != FORMAT:
         raise CorruptBenchmarkError(
-            f"{path} is not a nasbench-meta benchmark file. Rebuild it with: {rebuild_command(name)}"
+            f"{path} is not a nasbench-meta benchmark file. Rebuild it with: {rebuild_command(name, path)}"
         )
     version = int(f.attrs.get("schema_version", -1))
     if version != SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{path} has schema version {version}; this nasbench-meta reads version "
-            f"{SCHEMA_VERSION}. Rebuild it with: {rebuild_command(name)} (or install the "
+            f"{SCHEMA_VERSION}. Rebuild it with: {rebuild_command(name, path)} (or install the "
             "nasbench-meta version that wrote it)"
         )
     if not bool(f.attrs.get("complete", False)) or "manifest" not in f.attrs or "architectures/key" not in f:
         raise CorruptBenchmarkError(
-            f"{path} was not completely written. Rebuild it with: {rebuild_command(name)}"
+            f"{path} was not completely written. Rebuild it with: {rebuild_command(name, path)}"
         )
 
 
@@ -189,7 +198,7 @@ def read_array(f: h5py.File, dataset: str, name: str) -> np.ndarray:
         return f[dataset][()]
     except (OSError, KeyError) as exc:
         raise CorruptBenchmarkError(
-            f"cannot read {dataset} from {f.filename} ({exc}). Rebuild it with: {rebuild_command(name)}"
+            f"cannot read {dataset} from {f.filename} ({exc}). Rebuild it with: {rebuild_command(name, f.filename)}"
         ) from None
 
 

@@ -65,3 +65,25 @@ def test_corrupt_file_is_rebuilt_by_build(tmp_path):
     assert failed.returncode == 2 and "datasets build nas-bench-graph --force" in failed.stderr
     assert run_cli("datasets", "build", "nas-bench-graph", home=tmp_path).returncode == 0
     assert run_cli("datasets", "info", "nas-bench-graph", home=tmp_path).returncode == 0
+
+
+def test_a_damaged_file_elsewhere_is_listed_and_its_fix_names_the_root(tmp_path):
+    other = tmp_path / "elsewhere"
+    path = other / "benchmarks" / "nas-bench-graph.h5"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))          # an HDF5 signature, then nothing
+    listing = json.loads(run_cli("datasets", "list", "--root", str(other), "--json", home=tmp_path).stdout)
+    assert not listing[0]["built"] and "Rebuild it with" in listing[0]["problem"]
+    assert "damaged" in run_cli("datasets", "list", "--root", str(other), home=tmp_path).stdout
+    failed = run_cli("query", "--task", "cora", "--arch", "0", "--root", str(other), home=tmp_path)
+    fix = f"nasbench-meta datasets build nas-bench-graph --force --root {other}"
+    assert failed.returncode == 2 and fix in failed.stderr
+    assert run_cli(*fix.split()[1:], home=tmp_path).returncode == 0   # the printed fix works as printed
+    assert run_cli("query", "--task", "cora", "--arch", "0", "--root", str(other), home=tmp_path).returncode == 0
+
+
+def test_an_unknown_benchmark_lists_the_known_ones(tmp_path):
+    result = run_cli("datasets", "info", "nas-bench-201", home=tmp_path)
+    assert result.returncode == 2
+    assert "unknown benchmark 'nas-bench-201'; known: nas-bench-graph" in result.stderr
+    assert "Build it" not in result.stderr and '"' not in result.stderr

@@ -5,9 +5,13 @@ import argparse
 import json
 
 import pytest
+import torch
 
 from nasbench_meta.cli import harness
+from nasbench_meta.cli.main import main
+from nasbench_meta.harness.data import load_task
 from nasbench_meta.harness.runs import RunsStore
+from nasbench_meta.harness.train import train_naive, train_seeds
 
 
 def _main(argv: list[str]) -> int:
@@ -67,3 +71,69 @@ def test_report_says_which_seeds_blew_up(bench, bench_root, planetoid_root, tmp_
     key = bench.space.key(stable)
     mae = 100 * abs(runs[runs.key == key].test_acc.mean() - bench.query("citeseer", key, split="test", seeds="mean"))
     assert f"table without the architectures whose seeds blew up (1): MAE vs measured test {mae:.2f} points" in report
+
+
+BAD_OPTIONS = [
+    (["run", "--arch", "88881", "--epochs", "0"], "--epochs must be at least 1, got 0"),
+    (["run", "--arch", "88881", "--naive", "--epochs", "-1"], "--epochs must be at least 1, got -1"),
+    (["run", "--arch", "88881", "--device", "foo"], "--device 'foo' is not a device the harness trains on"),
+    (["run", "--arch", "88881", "--device", "cuda"],
+     "CUDA is not available on this machine; use --device cpu or leave --device out"),
+    (["batch", "--sample", "-3", "--sample-seed", "0"], "--sample must be at least 1, got -3"),
+    (["batch", "--sample", "0", "--sample-seed", "0"], "--sample must be at least 1, got 0"),
+    (["batch", "--archs", "88881", "--executor", "pool", "--workers", "0"], "--workers must be at least 1"),
+    (["validate", "--predictor", "mean-rank", "--seed", "0", "--top", "0"], "--top must be at least 1, got 0"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_OPTIONS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_bad_options_are_refused_before_any_work(bench_root, planetoid_root, tmp_path, capsys, monkeypatch,
+                                                 argv, message):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)   # a CPU-only machine
+    runs = tmp_path / "r.h5"
+    assert main(["harness", *argv, "--seeds", "0", *_common(bench_root, planetoid_root, runs)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"nasbench-meta: error: {message}") and err.count("\n") == 1   # one line
+    assert not runs.exists()   # nothing trained, nothing written
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "lists no architectures, so there is nothing to train"),
+    (b"# keys to train\n\n", "lists no architectures, so there is nothing to train"),
+    (bytes(range(128, 256)), "is not a text file"),
+    (b"88881\nnot-an-arch\n", "line 2: cannot parse 'not-an-arch'"),
+])
+def test_a_keys_file_without_architectures_is_refused(bench_root, planetoid_root, tmp_path, content, message):
+    keys = tmp_path / "keys.txt"
+    keys.write_bytes(content)
+    with pytest.raises(ValueError, match=f"--keys-file {keys}.*{message}"):
+        _main(["harness", "batch", "--keys-file", str(keys), *_common(bench_root, planetoid_root, tmp_path / "r.h5")])
+    assert not (tmp_path / "r.h5").exists()
+
+
+def test_the_trainers_refuse_zero_epochs(planetoid_root):
+    data = load_task("cora", planetoid_root)
+    with pytest.raises(ValueError, match="epochs must be at least 1, got 0"):
+        train_seeds(88881, "cora", data, [0], epochs=0)
+    with pytest.raises(ValueError, match="epochs must be at least 1, got -2"):
+        train_naive(88881, "cora", data, 0, epochs=-2)
+
+
+@pytest.mark.parametrize("naive", [False, True])
+def test_a_damaged_runs_file_stops_the_command_untouched(bench_root, planetoid_root, tmp_path, capsys, naive):
+    runs = tmp_path / "r.h5"
+    runs.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(300))   # an HDF5 signature, cut short
+    argv = ["harness", "run", "--arch", "88881", "--seeds", "0", "--epochs", "1",
+            *(["--naive"] if naive else []), *_common(bench_root, planetoid_root, runs)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"nasbench-meta: error: {runs} is not a readable runs file") and "--runs NEW_PATH" in err
+    assert runs.read_bytes() == b"\x89HDF\r\n\x1a\n" + bytes(300)
+
+
+def test_a_data_root_that_does_not_exist_is_an_error(bench_root, tmp_path, capsys):
+    argv = ["harness", "run", "--arch", "88881", "--seeds", "0", "--epochs", "1",
+            *_common(bench_root, tmp_path / "nonexistent", tmp_path / "r.h5")]
+    assert main(argv) == 2
+    assert f"data root {tmp_path / 'nonexistent'} (given by --data-root) does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "r.h5").exists()

@@ -7,6 +7,7 @@ import pytest
 
 from nasbench_meta.harness.executors import Job, LocalExecutor, run_jobs
 from nasbench_meta.harness.runs import RunsStore
+from nasbench_meta.harness.train import SeedRun
 
 ARCHS = [88881, 88887]  # cheap: one gcn / fc on the raw features, then the output layers
 
@@ -75,3 +76,55 @@ def test_a_foreign_file_is_refused_untouched(tmp_path):
         f["x"] = [1, 2, 3]
     with pytest.raises(ValueError, match="not a nasbench-meta runs file"):
         RunsStore(path).done()
+
+
+def _fake_run(key: int, seed: int = 0) -> SeedRun:
+    """A stored-looking run without training (the store only reads its fields)."""
+    curve = np.linspace(0, 1, 3, dtype=np.float32)
+    return SeedRun(key=key, arch="a", task="cora", seed=seed, epochs=3, valid_acc=0.5, test_acc=0.4,
+                   best_epoch=1, params=10, latency_s=0.1, train_time_s=1.0, trainer="batched",
+                   device="cpu", versions={"torch": "x"}, train_loss=curve, val_curve=curve,
+                   test_curve=curve, val_loss=curve)
+
+
+def _damage(path, how: str) -> None:
+    if how == "truncated":
+        RunsStore(path).append([_fake_run(k) for k in ARCHS])
+        path.write_bytes(path.read_bytes()[:5000])
+    elif how == "random bytes":
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "plain text":
+        path.write_text("key,task,seed\n88881,cora,0\n")
+    else:  # an HDF5 runs file whose datasets are gone
+        with h5py.File(path, "w") as f:
+            f.attrs.update(format="nasbench-meta runs", schema_version=2)
+            f.create_group("runs")
+
+
+@pytest.mark.parametrize("how", ["truncated", "random bytes", "empty", "plain text", "no datasets"])
+def test_an_unreadable_file_is_named_and_left_untouched(tmp_path, how):
+    path = tmp_path / "runs.h5"
+    _damage(path, how)
+    before = path.read_bytes()
+    store = RunsStore(path)
+    for call in (store.done, store.table, lambda: store.append([_fake_run(88881, seed=7)])):
+        with pytest.raises(ValueError) as err:
+            call()
+        msg = str(err.value)
+        assert msg.startswith(f"{path} is not a readable runs file") and "--runs NEW_PATH" in msg
+        assert "move that file aside" in msg
+    assert path.read_bytes() == before
+
+
+def test_a_half_written_append_keeps_the_complete_runs(tmp_path):
+    store = RunsStore(tmp_path / "runs.h5")
+    store.append([_fake_run(k) for k in ARCHS])
+    with h5py.File(store.path, "a") as f:   # killed after the first column of a third run
+        f["runs/key"].resize((3,))
+        f["runs/key"][2] = 12345
+    assert len(store.table()) == 2 and store.done() == {(k, "cora", 0, 3) for k in ARCHS}
+    assert store.append([_fake_run(88881, seed=1)]) == 1
+    table = store.table()
+    assert len(table) == 3 and (table.iloc[2].key, table.iloc[2].seed) == (88881, 1)

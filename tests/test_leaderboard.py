@@ -158,15 +158,23 @@ def test_bad_results_are_rejected_with_reason_and_board_unchanged(code, board, b
     assert _snapshot(board) == before
 
 
-def test_duplicates_are_rejected(board, bench, rs_results, rs2_results):
+def test_duplicates_are_rejected(board, bench, rs_results, rs2_results, tmp_path):
     before = _snapshot(board)
     same = actions.validate(_submission(rs_results), boards_dir=board, bench=bench)
     renamed = actions.validate(_submission(rs_results, name="Another name"), boards_dir=board, bench=bench)
     same_version = actions.validate(_submission(rs2_results), boards_dir=board, bench=bench)
-    for verdict, text in ((same, "same results"), (renamed, "same results"), (same_version, "bump method.version")):
+    # the same runs with only metadata changed (timings, a relabelled split) are the same runs
+    relabelled = copy.deepcopy(rs_results)
+    relabelled[0]["split"] = "test"
+    relabelled[1]["runs"][0]["timing"]["wall_s"] += 1.0
+    retimed = actions.validate(_submission(relabelled, name="Fresh", version="9"), boards_dir=board, bench=bench)
+    for verdict, text in ((same, "same results"), (renamed, "same results"), (same_version, "bump method.version"),
+                          (retimed, "same runs")):
         assert [p.code for p in verdict.problems if p.code == "duplicate-entry"], verdict.problems
         assert any(text in p.message for p in verdict.problems)
     assert actions.validate(_submission(rs2_results, version="2"), boards_dir=board, bench=bench).accepted
+    on_empty_board = actions.validate(_submission(relabelled, name="Fresh", version="9"), boards_dir=tmp_path, bench=bench)
+    assert "wrong-protocol" in {p.code for p in on_empty_board.problems}
     assert _snapshot(board) == before
 
 
@@ -182,9 +190,15 @@ def test_bad_envelopes_are_rejected(tmp_path, board, bench, rs2_results):
     future = {**doc, "schema_version": 2}
     no_url = {**doc, "method": {**doc["method"], "url": "not a url"}}
     wrong_bench = {**doc, "benchmark": "nas-bench-201"}
-    for bad, code in ((future, "unknown-schema-version"), (no_url, "missing-field"), (wrong_bench, "wrong-benchmark")):
+    # repo: links are for the toolkit's own code: the file must exist in the repository
+    not_ours = {**doc, "method": {**doc["method"], "url": "repo:does/not/exist.py"}}
+    escapes = {**doc, "method": {**doc["method"], "url": "repo:../outside.py"}}
+    for bad, code in ((future, "unknown-schema-version"), (no_url, "missing-field"), (wrong_bench, "wrong-benchmark"),
+                      (not_ours, "bad-url"), (escapes, "bad-url")):
         verdict = actions.validate(bad, boards_dir=board, bench=bench)
         assert code in {p.code for p in verdict.problems}, verdict.problems
+    ours = {**doc, "method": {**doc["method"], "url": "repo:nasbench_meta/demo.py"}}
+    assert "bad-url" not in {p.code for p in actions.validate(ours, boards_dir=board, bench=bench).problems}
     assert _snapshot(board) == before
 
 
@@ -244,6 +258,13 @@ def test_cli_pack_validate_submit_render(tmp_path, bench_root, rs2_results, caps
     assert "malformed-json" in capsys.readouterr().err
     assert main(["leaderboard", "render", "--boards-dir", str(boards)]) == 0
     assert main(["leaderboard", "check", *common]) == 0
+    # -o replaces an earlier submission, never a results file
+    pack = ["leaderboard", "pack", "--board", "nas", "--name", "RS cli", "--version", "0.2", "--author", "me", "--url", URL]
+    assert main([*pack, "-o", str(sub), *map(str, files)]) == 0
+    kept = files[0].read_bytes()
+    assert main([*pack, "-o", str(files[0]), *map(str, files[1:])]) == 2
+    assert main([*pack, "-o", str(files[0]), *map(str, files)]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err and files[0].read_bytes() == kept
 
 
 def test_default_boards_dir_is_the_checkout_folder(monkeypatch, tmp_path):
@@ -279,3 +300,12 @@ def test_html_page_loads_in_headless_chromium(board, tmp_path):
     subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1280,1600", page.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_every_entry_checked_in_still_verifies(bench):
+    # what the leaderboards README promises a pull request: CI re-scores every stored entry
+    boards = checkout_boards_dir()
+    if boards is None:
+        pytest.skip("needs a source checkout (its leaderboards/ folder)")
+    report = actions.check_all(boards, bench=bench)
+    assert len(report) >= 11 and not {entry: problems for entry, problems in report.items() if problems}

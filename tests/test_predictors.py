@@ -1,11 +1,14 @@
 """Predictors on the real NAS-Bench-Graph tables: learning, save/load, clear errors (tiny configs)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 from scipy.stats import spearmanr
 
+from nasbench_meta.cli.main import main
 from nasbench_meta.predictors import (NotFittedError, UnsupportedTaskError, available_predictors, fit_for_task,
                                       get_predictor, load_predictor, predict_task, predict_with, sample_support)
 from nasbench_meta.spaces import UnknownArchitectureError
@@ -161,7 +164,7 @@ def test_clear_errors(bench, tmp_path):
         predict_task("mean-rank", bench, "proteins", shots=5000, seed=0)
     bogus = tmp_path / "bogus.npz"
     bogus.write_bytes(b"not a predictor")
-    with pytest.raises(ValueError, match="not a nasbench-meta predictor"):
+    with pytest.raises(ValueError, match="not a readable nasbench-meta predictor file"):
         load_predictor(bogus)
     with pytest.raises(FileNotFoundError, match="predictors train"):
         load_predictor(tmp_path / "missing.npz")
@@ -173,6 +176,41 @@ def test_a_failed_save_keeps_the_previous_file(bench, tmp_path):
     with pytest.raises(NotFittedError):
         get_predictor("mean-rank").save(path)
     assert path.read_bytes() == before
+
+
+def _rewrite_npz(src, dst, edit) -> None:
+    """Copy a predictor file with ``edit(header, arrays)`` applied (a hand-damaged file)."""
+    with np.load(src) as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(bytes(arrays["header"]).decode())
+    edit(header, arrays)
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    with open(dst, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def test_damaged_predictor_files_fail_with_the_fix(bench, bench_root, tmp_path, capsys):
+    good = fitted("xgb-meta", bench).save(tmp_path / "good.npz")
+    raw = good.read_bytes()
+    damaged = {"truncated.npz": raw[: len(raw) // 2], "empty.npz": b"", "random.npz": bytes(range(256)) * 8}
+    for name, content in damaged.items():
+        (tmp_path / name).write_bytes(content)
+    _rewrite_npz(good, tmp_path / "no-fit-info.npz", lambda h, a: h.pop("fit_info"))
+    _rewrite_npz(good, tmp_path / "no-booster.npz", lambda h, a: a.pop("state/booster_0"))
+    _rewrite_npz(good, tmp_path / "bad-booster.npz", lambda h, a: a.__setitem__("state/booster_0", a["keys"][:9].astype(np.uint8)))
+    _rewrite_npz(good, tmp_path / "bad-option.npz", lambda h, a: h["config"].__setitem__("bogus", 1))
+    for name in [*damaged, "no-fit-info.npz", "no-booster.npz", "bad-booster.npz", "bad-option.npz"]:
+        with pytest.raises(ValueError, match="predictors train") as exc:
+            load_predictor(tmp_path / name)
+        assert str(tmp_path / name) in str(exc.value) and "\n" not in str(exc.value), name
+        assert main(["predictors", "predict", "--model", str(tmp_path / name), "--task", "cora", "--shots", "5",
+                     "--seed", "0", "--root", str(bench_root)]) == 2   # one line, no traceback
+        assert "error:" in capsys.readouterr().err
+    assert good.read_bytes() == raw
+    # a wrong option on the command line is one clear line too
+    assert main(["predictors", "predict", "--predictor", "mean-rank", "--task", "cora", "--shots", "5", "--seed", "0",
+                 "--root", str(bench_root), "--config", '{"bogus": 1}']) == 2
+    assert "mean-rank has no option(s) ['bogus']" in capsys.readouterr().err
 
 
 def test_xgb_meta_ensemble_gives_member_spread(bench):

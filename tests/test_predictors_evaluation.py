@@ -6,9 +6,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import spearmanr
 
 from nasbench_meta.cli.main import main
-from nasbench_meta.predictors import demo_stage
+from nasbench_meta.predictors import demo_stage, registry
 from nasbench_meta.predictors.evaluation import (decode_ranks, encode_ranks, evaluate, markdown_table, rescore,
                                                  summary, write_outputs)
 from nasbench_meta.predictors.metrics import ranking_metrics
@@ -80,6 +81,21 @@ def test_evaluation_resumes_from_its_cache(small_eval, bench, monkeypatch):
     pd.testing.assert_frame_equal(again.table, result.table)
 
 
+def test_a_damaged_cache_file_is_evaluated_again(small_eval, bench, tmp_path):
+    result, cache = small_eval
+    copy = tmp_path / "cache"
+    copy.mkdir()
+    for f in cache.iterdir():
+        copy.joinpath(f.name).write_bytes(f.read_bytes())
+    damaged = next(f for f in copy.iterdir() if f.name.endswith("-pubmed.json"))
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    with pytest.warns(UserWarning, match="unreadable cache file .*pubmed"):
+        again = evaluate(bench, "weighted-rank", holdouts=["cora", "pubmed"], shots=[0, 20], seeds=[0, 1],
+                         fit_seed=0, cache_dir=copy, progress=False)
+    pd.testing.assert_frame_equal(again.table, result.table)
+    assert json.loads(damaged.read_text())["seeds"] == [0, 1]      # rewritten whole
+
+
 def test_write_outputs(small_eval, tmp_path):
     paths = write_outputs([small_eval[0]], tmp_path, "eval")
     assert pd.read_csv(paths["csv"]).shape[0] == len(small_eval[0].table)
@@ -113,6 +129,50 @@ def test_cli_list_evaluate_train_predict(bench_root, tmp_path, capsys):
     assert main(["predictors", "evaluate", "--predictor", "nope", "--holdout", "cora", "--seeds", "1",
                  "--root", str(bench_root), "--out", str(out)]) == 2
     assert "unknown predictor 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):   # argparse's usage error (exit code 2), before any work
+        main(["predictors", "predict", "--predictor", "mean-rank", "--task", "cora", "--shots", "0", "--seed", "0",
+              "--top", "0", "--root", str(bench_root)])
+    assert "--top: must be at least 1" in capsys.readouterr().err
+
+
+USER_PREDICTOR = """
+import numpy as np
+from nasbench_meta.predictors import Predictor
+
+
+class MostSkips(Predictor):
+    name = "most-skips"
+    description = "prefers architectures with many skips (a user's own heuristic)"
+
+    def _predict(self, rows, support_rows, support_scores):
+        return np.array([str(self._space.format(int(k))).count("skip") for k in self._keys[rows]], float)
+"""
+
+
+def test_a_users_own_predictor_runs_through_the_cli(bench_root, bench, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(registry, "PREDICTORS", dict(registry.PREDICTORS))  # registered for this test only
+    path = tmp_path / "mine.py"
+    path.write_text(USER_PREDICTOR)
+    out = tmp_path / "ev"
+    assert main(["predictors", "evaluate", "--predictor", f"{path}:MostSkips", "--holdout", "citeseer",
+                 "--shots", "0", "--seeds", "1", "--root", str(bench_root), "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {r["predictor"] for r in report["summary"]} == {"most-skips"}
+    payload = json.loads((out / "evaluation-most-skips.json").read_text())
+    assert rescore(payload, bench) == []            # filed under its name, verifiable like any other
+    keys = bench.task_keys("citeseer")
+    skips = [bench.space.format(int(k)).count("skip") for k in keys]
+    valid = bench.scores("citeseer", split="valid", seeds="mean")[bench.rows(keys)]
+    expected = spearmanr(skips, valid).statistic                # the user's heuristic, scored by hand
+    assert payload["runs"][0]["metrics"]["valid"]["spearman"] == pytest.approx(expected, abs=1e-9)
+    assert main(["predictors", "predict", "--predictor", f"{path}:MostSkips", "--task", "cora", "--shots", "0",
+                 "--seed", "0", "--root", str(bench_root)]) == 0
+    assert "most-skips on cora" in capsys.readouterr().out
+    for bad, message in [(f"{path}:Nope", "has no attribute 'Nope'"), (f"{path}:np", "not a subclass"),
+                         (f"{tmp_path}/missing.py:X", "no predictor file")]:
+        assert main(["predictors", "evaluate", "--predictor", bad, "--holdout", "cora", "--seeds", "1",
+                     "--root", str(bench_root), "--out", str(out)]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_demo_stage_prints_zero_and_few_shot_predictions(bench):

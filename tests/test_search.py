@@ -101,6 +101,23 @@ def test_broken_methods_get_clear_errors(bench: Benchmark) -> None:
         GreedyMutation(population=3)
 
 
+@pytest.mark.parametrize("batch_size", [0, -2])
+def test_a_batch_size_below_one_is_refused_up_front(bench: Benchmark, tmp_path, batch_size: int) -> None:
+    with pytest.raises(ValueError, match=f"batch size must be a positive .* got {batch_size}"):
+        run_search(GreedyMutation(), bench, "cora", budget=5, seed=0, batch_size=batch_size)
+    out = tmp_path / "rs-cora.json"
+    with pytest.raises(ValueError, match="batch size"):
+        run_seeds(bench, "cora", "rs", seeds=1, budget=5, batch_size=batch_size, out=out, progress=False)
+    assert not out.exists()
+
+
+def test_negative_seeds_are_refused_before_any_run(bench: Benchmark, tmp_path) -> None:
+    out = tmp_path / "rs-cora.json"
+    with pytest.raises(ValueError, match="seeds must not be negative, got -1"):
+        run_seeds(bench, "cora", "rs", seeds=[3, -1], budget=5, out=out, progress=False)
+    assert not out.exists()
+
+
 def _reachable(root, seen=None):
     """Every object reachable through instance dicts and containers (not through code)."""
     seen = {} if seen is None else seen
@@ -239,3 +256,15 @@ def test_local_search_moves_to_the_first_better_neighbour(bench: Benchmark) -> N
     assert moves > 0
     with pytest.raises(ValueError, match="move must be"):
         run_search(make_method("ls", {"move": "steepest"}), bench, "cora", budget=5, seed=0)
+
+
+def test_the_documented_method_runs_its_whole_budget(bench: Benchmark) -> None:
+    import textwrap
+
+    import nasbench_meta.search.api as api
+
+    doc = api.__doc__
+    namespace = {"Method": Method}
+    exec(textwrap.dedent(doc[doc.index("class GreedyMutation"):]), namespace)   # the docs' own example
+    run = run_search(namespace["GreedyMutation"](), bench, "cora", budget=100, seed=0)
+    assert run["num_queries"] == 100 and len(set(run["trajectory"]["keys"])) == 100

@@ -76,6 +76,79 @@ def test_bad_input_gets_one_clear_line(bench_root: Path, tmp_path: Path, capsys)
     assert not (tmp_path / "x.json").exists() and not (tmp_path / "y.json").exists()
 
 
+def test_run_out_must_be_a_file_path(bench_root: Path, tmp_path: Path, capsys) -> None:
+    assert main(["search", "run", "--method", "rs", "--task", "cora", "--budget", "5", "--seeds", "1",
+                 "--out", str(tmp_path), "--root", str(bench_root)]) == 2
+    assert "--out must be a file path, not a directory" in capsys.readouterr().err
+
+
+def test_batch_size_below_one_is_a_usage_error(bench_root: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "rs.json"
+    assert main(["search", "run", "--method", "rs", "--task", "cora", "--budget", "5", "--seeds", "1",
+                 "--batch-size", "0", "--out", str(out), "--root", str(bench_root)]) == 2
+    err = capsys.readouterr().err
+    assert "batch size must be a positive" in err and "--batch-size" in err and "rs.ask" not in err
+    assert not out.exists()
+
+
+def _malformed(tmp_path: Path, results: Path) -> Path:
+    doc = json.loads(results.read_text())
+    doc["runs"][1]["trajectory"] = [1, 2]
+    bad = tmp_path / "malformed.json"
+    bad.write_text(json.dumps(doc))
+    return bad
+
+
+def test_verify_and_rescore_reject_malformed_files_in_one_line(bench_root: Path, tmp_path: Path, capsys) -> None:
+    good = tmp_path / "good.json"
+    assert main(["search", "run", "--method", "rs", "--task", "cora", "--budget", "5", "--seeds", "2",
+                 "--out", str(good), "--root", str(bench_root)]) == 0
+    bad, binary = _malformed(tmp_path, good), tmp_path / "binary.json"
+    binary.write_bytes(bytes(range(128, 256)))
+    capsys.readouterr()
+    for argv in (["verify", str(good), str(bad)], ["rescore", str(bad), "--out", str(tmp_path / "new.json")]):
+        assert main(["search", *argv, "--root", str(bench_root)]) == 2
+        err = capsys.readouterr().err
+        assert f"{bad}: runs[1].trajectory must be an object" in err and len(err.strip().splitlines()) == 1
+    assert main(["search", "verify", str(binary), "--root", str(bench_root)]) == 2
+    assert f"{binary} is not a text file" in capsys.readouterr().err
+    assert not (tmp_path / "new.json").exists()
+
+
+def test_rescore_refuses_to_overwrite_unless_forced(bench_root: Path, tmp_path: Path, capsys) -> None:
+    results, unrelated = tmp_path / "rs.json", tmp_path / "notes.txt"
+    assert main(["search", "run", "--method", "rs", "--task", "cora", "--budget", "5", "--seeds", "1",
+                 "--out", str(results), "--root", str(bench_root)]) == 0
+    unrelated.write_text("keep me")
+    base = ["search", "rescore", str(results), "--out", str(unrelated), "--root", str(bench_root)]
+    assert main(base) == 2
+    assert "already exists; pass --force" in capsys.readouterr().err
+    assert unrelated.read_text() == "keep me"
+    assert main(base + ["--force"]) == 0
+    assert load(unrelated)["runs"] == load(results)["runs"]
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--methods", "rs,foo", "--tasks", "cora"], "unknown method 'foo'"),
+    (["--methods", "rs", "--tasks", "cora,mnist"], "unknown task"),
+    (["--methods", "rs", "--tasks", ""], "--tasks is empty"),
+    (["--methods", " , ", "--tasks", "cora"], "--methods is empty"),
+    (["--methods", "rs", "--tasks", "all", "--budget", "3000"], "budget 3000 exceeds the 2021 architectures proteins"),
+    (["--methods", "rs,re", "--tasks", "cora", "--config", '{"re": {"populaton_size": 3}}'], "no option"),
+    (["--methods", "rs,re", "--tasks", "cora", "--config", '{"population_size": 3}'], "keyed by method"),
+    (["--methods", "rs,random-search", "--tasks", "cora"], "'rs' twice"),
+    (["--methods", "rs", "--tasks", "cora", "--batch-size", "0"], "batch size"),
+])
+def test_grid_checks_everything_before_any_run(bench_root: Path, tmp_path: Path, capsys, options, message) -> None:
+    out_dir = tmp_path / "grid"
+    argv = ["search", "grid", "--seeds", "1", "--out-dir", str(out_dir), "--root", str(bench_root), *options]
+    if "--budget" not in options:
+        argv += ["--budget", "3"]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not out_dir.exists()  # nothing ran, nothing written
+
+
 def test_grid_and_report(bench_root: Path, tmp_path: Path) -> None:
     out_dir = tmp_path / "grid"
     assert main(["search", "grid", "--methods", "rs,re,ls", "--tasks", "cora,photo", "--budget", "20",

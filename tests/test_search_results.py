@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 
@@ -92,3 +93,37 @@ def test_load_rejects_other_files(tmp_path) -> None:
         load(bad)
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.json")
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(ValueError, match=r"bad\.json is not a text file"):
+        load(bad)
+    with pytest.raises(ValueError, match="is a directory"):
+        load(tmp_path)
+
+
+MALFORMED = {  # change -> the field the error must name
+    "runs is an object": (lambda d: d.__setitem__("runs", {"0": d["runs"][0]}), r"runs must be a list"),
+    "a run is null": (lambda d: d["runs"].append(None), r"runs\[2\] must be an object"),
+    "trajectory is a list": (lambda d: d["runs"][1].__setitem__("trajectory", []),
+                             r"runs\[1\]\.trajectory must be an object with 'keys'"),
+    "keys is an int": (lambda d: d["runs"][0]["trajectory"].__setitem__("keys", 5),
+                       r"runs\[0\]\.trajectory\.keys must be a list"),
+    "a key is a string": (lambda d: d["runs"][0]["trajectory"]["keys"].__setitem__(4, "abc"),
+                          r"runs\[0\]\.trajectory\.keys\[4\] must be an integer"),
+    "budget is null": (lambda d: d.__setitem__("budget", None), r"budget must be an object"),
+    "queries is missing": (lambda d: d["budget"].pop("queries"), r"missing field 'budget\.queries'"),
+    "scores are a list": (lambda d: d["runs"][1].__setitem__("scores", []), r"runs\[1\]\.scores must be"),
+    "lengths differ": (lambda d: d["runs"][0]["trajectory"]["valid"].pop(), r"runs\[0\]\.trajectory .*differ"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_load_names_the_file_and_first_malformed_field(bench: Benchmark, clean: dict, tmp_path, case) -> None:
+    change, field = MALFORMED[case]
+    doc = copy.deepcopy(clean)
+    change(doc)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=r"results\.json: " + field):
+        load(path)
+    problems = verify(doc, bench)  # documents handed over without load (leaderboards) are checked too
+    assert len(problems) == 1 and re.search(field, problems[0])

@@ -9,11 +9,23 @@ from typing import Any
 
 def add_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", default=None,
-                        help="data directory (default: $NASBENCH_META_HOME or ~/.local/share/nasbench-meta)")
+                        help="data directory (default: $NASBENCH_META_HOME, else $XDG_DATA_HOME/nasbench-meta, "
+                             "else ~/.local/share/nasbench-meta)")
 
 
 def add_benchmark(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--benchmark", default="nas-bench-graph", help="benchmark name (default: %(default)s)")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (the option's name is in argparse's message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:

@@ -42,8 +42,10 @@ def _list(args: argparse.Namespace) -> int:
         print_json(rows)
         return 0
     for row in rows:
-        state = f"built, {row['size_mb']} MB" if row["built"] else "not built"
+        state = f"built, {row['size_mb']} MB" if row["built"] else "damaged" if row["problem"] else "not built"
         print(f"{row['name']:<18} {state:<18} {row['path']}\n  {row['description']}")
+        if row["problem"]:
+            print(f"  {row['problem']}")
     return 0
 
 

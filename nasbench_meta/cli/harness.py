@@ -74,11 +74,45 @@ def _add_executor(p: argparse.ArgumentParser) -> None:
 
 
 def _store(args: argparse.Namespace):
+    """The runs store, read once now so a damaged file stops the command before any training."""
     from nasbench_meta.harness.runs import RunsStore, runs_path
 
     if args.no_store:
         return None
-    return RunsStore(args.runs or runs_path(args.benchmark, args.root))
+    store = RunsStore(args.runs or runs_path(args.benchmark, args.root))
+    store.done()
+    return store
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Refuse, before any work, option values that would fail mid-way or train nothing."""
+    for option in ("epochs", "sample", "top", "workers"):
+        value = getattr(args, option, None)
+        if value is not None and value < 1:
+            raise ValueError(f"--{option} must be at least 1, got {value}")
+    if args.device is not None:
+        _check_device(args.device, remote=bool(getattr(args, "scheduler", None)))
+
+
+def _check_device(device: str, *, remote: bool) -> None:
+    """``device`` must name a torch device this machine has (a remote cluster's is not checked)."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {device!r} is not a device the harness trains on; use cpu, "
+                         f"cuda or cuda:N")
+    if dev.type == "cpu" or remote:
+        return
+    if not torch.cuda.is_available():
+        raise ValueError("CUDA is not available on this machine; use --device cpu or leave --device out")
+    count = torch.cuda.device_count()
+    if dev.index is not None and dev.index >= count:
+        raise ValueError(f"--device {device}: this machine has {count} CUDA device(s), cuda:0 to "
+                         f"cuda:{count - 1}")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -86,13 +120,14 @@ def _run(args: argparse.Namespace) -> int:
     from nasbench_meta.harness.train import train_naive
     from nasbench_meta.harness.validate import compare_with_table
 
+    _check_options(args)
     bench = open_benchmark(args.benchmark, root=args.root)
     key = bench.space.key(args.arch)
     if args.naive:
+        store = _store(args)
         data = load_task(args.task, args.data_root)
         runs = [train_naive(key, args.task, data, s, device=args.device, epochs=args.epochs)
                 for s in args.seeds]
-        store = _store(args)
         if store is not None:
             store.append(runs)
         rows = [r.summary() for r in runs]
@@ -112,12 +147,35 @@ def _keys(args: argparse.Namespace, bench) -> list[int]:
     if args.archs:
         return [bench.space.key(a) for a in args.archs]
     if args.keys_file:
-        lines = Path(args.keys_file).read_text().split("\n")
-        return [bench.space.key(line.strip()) for line in lines if line.strip() and not line.startswith("#")]
+        return _keys_file(args.keys_file, bench)
     if args.sample_seed is None:
         raise ValueError("--sample needs --sample-seed (the draw is recorded and reproducible)")
     keys = bench.task_keys(args.task)
+    if args.sample > len(keys):
+        raise ValueError(f"--sample {args.sample} is more than the {len(keys)} architectures "
+                         f"{args.task} has in the table")
     return [int(k) for k in np.random.default_rng(args.sample_seed).choice(keys, args.sample, replace=False)]
+
+
+def _keys_file(path: str, bench) -> list[int]:
+    """Keys of the architectures listed in ``path`` (one per line, ``#`` starts a comment line)."""
+    try:
+        text = Path(path).read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"--keys-file {path} is not a text file; list one key or 'links|ops' "
+                         f"per line") from None
+    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1)]
+    entries = [(n, line) for n, line in lines if line and not line.startswith("#")]
+    if not entries:
+        raise ValueError(f"--keys-file {path} lists no architectures, so there is nothing to train; "
+                         f"list one key or 'links|ops' per line")
+    keys = []
+    for n, line in entries:
+        try:
+            keys.append(bench.space.key(line))
+        except (LookupError, ValueError) as err:
+            raise ValueError(f"--keys-file {path}, line {n}: {err}") from None
+    return keys
 
 
 def _executor(args: argparse.Namespace):
@@ -129,11 +187,13 @@ def _executor(args: argparse.Namespace):
 def _batch(args: argparse.Namespace) -> int:
     from nasbench_meta.harness.validate import compare_with_table
 
+    _check_options(args)
     bench = open_benchmark(args.benchmark, root=args.root)
+    keys, store = _keys(args, bench), _store(args)
     executor = _executor(args)
     try:
-        df, summary = compare_with_table(bench, args.task, _keys(args, bench), seeds=args.seeds,
-                                         data_root=args.data_root, executor=executor, store=_store(args),
+        df, summary = compare_with_table(bench, args.task, keys, seeds=args.seeds,
+                                         data_root=args.data_root, executor=executor, store=store,
                                          epochs=args.epochs, device=args.device)
     finally:
         executor.close()
@@ -141,16 +201,20 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from nasbench_meta.harness.data import check_task_data
     from nasbench_meta.harness.validate import validate_predictions
     from nasbench_meta.predictors import predict_task
 
+    _check_options(args)
     bench = open_benchmark(args.benchmark, root=args.root)
+    store = _store(args)
+    check_task_data(args.task, args.data_root)   # before fitting the predictor
     predictions = predict_task(args.predictor, bench, args.task, shots=args.shots, seed=args.seed)
     executor = _executor(args)
     try:
         df, summary = validate_predictions(bench, args.task, predictions, top=args.top, seeds=args.seeds,
                                            data_root=args.data_root, executor=executor,
-                                           store=_store(args), epochs=args.epochs, device=args.device)
+                                           store=store, epochs=args.epochs, device=args.device)
     finally:
         executor.close()
     summary.update(shots=args.shots, predictor_seed=args.seed)

@@ -53,10 +53,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_check)
 
 
+def _check_output(output: Path, inputs: list[Path]) -> None:
+    """Replace an earlier submission, never a results file or anything else."""
+    from nasbench_meta.leaderboard.schema import FORMAT
+
+    if not output.exists():
+        return
+    if any(output.resolve() == Path(p).resolve() for p in inputs):
+        raise ValueError(f"-o {output} is one of the results files being packed; write the submission elsewhere")
+    try:
+        is_submission = json.loads(output.read_text(encoding="utf-8")).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        is_submission = False
+    if not is_submission:
+        raise ValueError(f"{output} exists and is not a leaderboard submission; refusing to overwrite it "
+                         "(choose another -o path, or move the file away)")
+
+
 def _pack(args: argparse.Namespace) -> int:
     from nasbench_meta.leaderboard.schema import make_submission
     from nasbench_meta.leaderboard.storage import atomic_write
 
+    _check_output(args.output, args.results)
     results = [_read_json(path) for path in args.results]
     config = _config(args.config, results)
     benchmark = _benchmark_name(results)

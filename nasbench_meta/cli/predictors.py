@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 from nasbench_meta.benchmark import open_benchmark
-from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, print_json
+from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, positive_int, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("train", help="fit a predictor on source tasks and save it",
                        description="Meta-trains on every complete task except --holdout (or on --sources).")
-    p.add_argument("--predictor", required=True)
+    p.add_argument("--predictor", required=True, help=_NAME_HELP)
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--holdout", help="target task: train on every other complete task")
     group.add_argument("--sources", help="comma-separated source tasks")
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        description="Fits on all other complete tasks, draws K support archs of each held-out "
                                    "task per seed, scores the rest on validation and test. Writes a tidy CSV, "
                                    "one versioned JSON per predictor, a markdown table and a PNG plot.")
-    p.add_argument("--predictor", required=True, action="append", help="repeat for several")
+    p.add_argument("--predictor", required=True, action="append", help=_NAME_HELP + "; repeat for several")
     p.add_argument("--holdout", required=True, action="append",
                    help="held-out task, repeat for several; 'all' = the complete tasks (proteins only by name)")
     p.add_argument("--shots", type=int, action="append", help="K, repeat for several (default: 0 10 20 50 100)")
@@ -62,12 +62,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("predict", help="predict every architecture of a task from K measured ones")
     group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--predictor", help="fit this predictor on every other complete task")
+    group.add_argument("--predictor", help="fit this predictor on every other complete task (" + _NAME_HELP + ")")
     group.add_argument("--model", help="a predictor file written by `predictors train`")
     p.add_argument("--task", required=True)
     p.add_argument("--shots", type=int, required=True, help="K support architectures drawn with --seed")
     p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--top", type=int, default=10, help="show the predicted top N (default: %(default)s)")
+    p.add_argument("--top", type=positive_int, default=10, help="show the predicted top N (default: %(default)s)")
     p.add_argument("--csv", help="write every prediction to this CSV")
     _add_common(p)
     p.set_defaults(func=_predict)
@@ -78,6 +78,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     add_root(p)
     add_json(p)
     p.add_argument("--config", default=None, help="JSON object of predictor options, e.g. '{\"n_estimators\": 200}'")
+
+
+_NAME_HELP = ("a name from `predictors list`, or your own Predictor subclass as "
+              "'package.module:ClassName' or 'path/to/file.py:ClassName'")
 
 
 def _config(args: argparse.Namespace) -> dict:

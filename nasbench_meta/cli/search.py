@@ -44,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rescore = sub.add_parser("rescore", help="recompute every score of a results file from its trajectories")
     rescore.add_argument("file")
     rescore.add_argument("--out", required=True, help="where to write the re-scored results")
+    rescore.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     add_root(rescore)
     rescore.set_defaults(func=_rescore)
 
@@ -84,9 +85,23 @@ def _run_kwargs(args: argparse.Namespace) -> dict:
             "scheduler": args.scheduler, "cache_dir": data_root(args.root) / "cache" / "search"}
 
 
+def _out_file(out: str) -> None:
+    if Path(out).is_dir():
+        raise ValueError(f"--out must be a file path, not a directory: {out} is a directory "
+                         f"(e.g. --out {Path(out) / 'results.json'})")
+
+
+def _names(text: str, option: str, example: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"{option} is empty; give a comma-separated list, e.g. {option} {example}")
+    return names
+
+
 def _run(args: argparse.Namespace) -> int:
     from nasbench_meta.search import run_seeds
 
+    _out_file(args.out)
     with open_benchmark(args.benchmark, args.root) as bench:
         results = run_seeds(bench, args.task, args.method, config=_config(args.config), out=args.out,
                             **_run_kwargs(args))
@@ -100,7 +115,7 @@ def _grid(args: argparse.Namespace) -> int:
     from nasbench_meta.predictors.base import complete_tasks
     from nasbench_meta.search import load, run_grid
 
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    methods = _names(args.methods, "--methods", "rs,re")
     configs = _config(args.config)
     with open_benchmark(args.benchmark, args.root) as bench:
         if args.tasks == "all":
@@ -108,9 +123,7 @@ def _grid(args: argparse.Namespace) -> int:
         elif args.tasks == "complete":
             tasks = complete_tasks(bench)
         else:
-            tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-        for task in tasks:
-            bench.task_info(task)  # fail on a typo before any work
+            tasks = _names(args.tasks, "--tasks", "cora,photo (or 'all', 'complete')")
         paths = run_grid(bench, methods, tasks, out_dir=args.out_dir, configs=configs, **_run_kwargs(args))
     _print_summary([load(p) for p in paths], args.json)
     return 0
@@ -141,8 +154,8 @@ def _verify(args: argparse.Namespace) -> int:
     from nasbench_meta.search import load, verify
 
     report, failed = {}, False
-    for file in args.files:
-        res = load(file)
+    documents = {file: load(file) for file in args.files}  # every file is readable before any check
+    for file, res in documents.items():
         with open_benchmark(res["benchmark"]["name"], args.root) as bench:
             problems = verify(res, bench)
         report[file] = problems
@@ -162,6 +175,9 @@ def _verify(args: argparse.Namespace) -> int:
 def _rescore(args: argparse.Namespace) -> int:
     from nasbench_meta.search import load, rescore, save
 
+    _out_file(args.out)
+    if Path(args.out).exists() and not args.force:
+        raise ValueError(f"{args.out} already exists; pass --force to overwrite it, or choose another --out")
     res = load(args.file)
     with open_benchmark(res["benchmark"]["name"], args.root) as bench:
         save(rescore(res, bench), args.out)

@@ -13,15 +13,17 @@ best-accuracy epoch and cannot be re-scored, so this version refuses to mix them
 Only one process writes: the driver appends each run as its result comes back (workers of
 a pool or a Dask cluster never touch the file). The file is opened per append and closed
 right after, so an interrupted job keeps every run appended before it stopped, and
-``done()`` tells a restarted job what to skip.
+``done()`` tells a restarted job what to skip. A file that cannot be read as runs (truncated,
+not HDF5, columns missing) raises a ValueError naming it and is never written to.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import h5py
 import numpy as np
@@ -47,6 +49,11 @@ def runs_path(benchmark: str = "nas-bench-graph", root: "str | os.PathLike[str] 
     return data_root(root) / "benchmarks" / f"{benchmark}.runs.h5"
 
 
+def _complete_rows(g: h5py.Group) -> int:
+    """Rows every column holds (an append interrupted between columns leaves some longer)."""
+    return min(g[name].shape[0] for name in (*_COLUMNS, *CURVES))
+
+
 RunId = tuple[int, str, int, int]   # (key, task, seed, epochs)
 
 
@@ -70,14 +77,42 @@ class RunsStore:
 
     def _check(self, f: h5py.File) -> None:
         if f.attrs.get("format") != FORMAT:
-            raise ValueError(f"{self.path} is not a nasbench-meta runs file; pass another path")
+            raise ValueError(f"{self.path} is not a nasbench-meta runs file; {self._ASIDE}")
         version = int(f.attrs.get("schema_version", -1))
         if version != SCHEMA_VERSION:
             why = (" (its test scores come from the best-accuracy epoch and it has no "
                    "validation-loss curves, so they cannot be re-scored)" if version == 1 else "")
             raise ValueError(f"{self.path} has runs schema {version}, this version reads "
-                             f"{SCHEMA_VERSION}{why}; move that file aside (nothing in it is "
-                             f"changed) or pass --runs NEW_PATH, and the runs will be retrained")
+                             f"{SCHEMA_VERSION}{why}; {self._ASIDE}")
+        missing = [f"runs/{n}" for n in (*_COLUMNS, *CURVES) if f"runs/{n}" not in f]
+        if missing:
+            raise ValueError(self._unreadable(f"{', '.join(missing)} missing"))
+
+    _ASIDE = ("move that file aside (nothing in it was changed) or pass --runs NEW_PATH, and runs "
+              "not in the file used are trained again")
+
+    def _unreadable(self, why: str) -> str:
+        return (f"{self.path} is not a readable runs file ({why}), so the runs in it cannot be "
+                f"read; {self._ASIDE}")
+
+    @contextmanager
+    def _reading(self) -> Iterator["h5py.Group | None"]:
+        """The checked ``runs`` group, None when there is no file or an empty HDF5 file."""
+        if not self.path.exists():
+            yield None
+            return
+        try:
+            with h5py.File(self.path, "r") as f:
+                if not f.keys() and not f.attrs:
+                    yield None
+                else:
+                    self._check(f)
+                    yield f["runs"]
+        except PermissionError:
+            raise   # its message names the file; moving it aside is not the fix
+        except (OSError, KeyError) as err:  # h5py: not HDF5, truncated, damaged objects
+            why = str(err.args[0] if err.args else err)
+            raise ValueError(self._unreadable("it is empty" if self.path.stat().st_size == 0 else why)) from err
 
     def append(self, runs: Iterable[SeedRun]) -> int:
         """Append runs not stored yet (same key, task, seed, epochs); returns how many."""
@@ -98,7 +133,7 @@ class RunsStore:
                 self._create(f)
             self._check(f)
             g = f["runs"]
-            n0, k = g["key"].shape[0], len(fresh)
+            n0, k = _complete_rows(g), len(fresh)   # drops a row an interrupted append left half-written
             for name in _COLUMNS:
                 if name == "versions":
                     values = [json.dumps(r.versions, sort_keys=True) for r in fresh]
@@ -116,32 +151,30 @@ class RunsStore:
         return k
 
     def done(self) -> set[RunId]:
-        """Ids (key, task, seed, epochs) of the stored runs."""
-        if not self.path.exists():
-            return set()
-        with h5py.File(self.path, "r") as f:
-            if not f.keys() and not f.attrs:
+        """Ids (key, task, seed, epochs) of the stored runs (reads the whole file: a damaged
+        one raises here, before any training)."""
+        with self._reading() as g:
+            if g is None:
                 return set()
-            self._check(f)
-            g = f["runs"]
-            keys, seeds, epochs = g["key"][:], g["seed"][:], g["epochs"][:]
-            tasks = g["task"].asstr()[:]
+            n = _complete_rows(g)
+            keys, seeds, epochs = g["key"][:n], g["seed"][:n], g["epochs"][:n]
+            tasks = g["task"].asstr()[:n]
         return {(int(k), str(t), int(s), int(e)) for k, t, s, e in zip(keys, tasks, seeds, epochs)}
 
     def table(self) -> pd.DataFrame:
         """One row per run, scalar columns only (curves via ``curves``)."""
-        if not self.path.exists():
-            return pd.DataFrame(columns=list(_COLUMNS))
-        with h5py.File(self.path, "r") as f:
-            self._check(f)
-            g = f["runs"]
+        with self._reading() as g:
+            if g is None:
+                return pd.DataFrame(columns=list(_COLUMNS))
+            n = _complete_rows(g)
             cols = {}
             for name, dtype in _COLUMNS.items():
-                cols[name] = g[name].asstr()[:] if dtype is _STR else g[name][:]
+                cols[name] = g[name].asstr()[:n] if dtype is _STR else g[name][:n]
         return pd.DataFrame(cols)
 
     def curves(self, row: int) -> dict[str, np.ndarray]:
         """Per-epoch curves of run number ``row`` (a position in ``table()``)."""
-        with h5py.File(self.path, "r") as f:
-            self._check(f)
-            return {name: np.asarray(f["runs"][name][row]) for name in CURVES}
+        with self._reading() as g:
+            if g is None:
+                raise IndexError(f"{self.path} holds no runs")
+            return {name: np.asarray(g[name][row]) for name in CURVES}

@@ -94,6 +94,11 @@ def library_versions() -> dict:
             "nasbench_meta": nasbench_meta.__version__}
 
 
+def _check_epochs(epochs: "int | None") -> None:
+    if epochs is not None and int(epochs) < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+
+
 def seeded_model(arch: Architecture, task: str, data: Data, seed: int) -> NasBenchGraphNet:
     """The reference model initialised from ``seed`` (the same weights on both trainers)."""
     torch.manual_seed(seed)
@@ -144,6 +149,7 @@ def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: 
     """
     if not seeds:
         raise ValueError("give at least one seed")
+    _check_epochs(epochs)
     arch = canonical_architecture(arch)
     device = torch.device(device) if device is not None else default_device()
     _set_deterministic(device)
@@ -215,6 +221,7 @@ def _fill_diverged(epoch: int, loss_c: torch.Tensor, val_c: torch.Tensor, test_c
 def train_naive(arch: "Architecture | str | int", task: str, data: Data, seed: int, *,
                 device: "str | torch.device | None" = None, epochs: int | None = None) -> SeedRun:
     """The straightforward PyG loop for one seed (dense features, full forward each pass)."""
+    _check_epochs(epochs)
     arch = canonical_architecture(arch)
     device = torch.device(device) if device is not None else default_device()
     _set_deterministic(device)

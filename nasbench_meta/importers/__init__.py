@@ -13,11 +13,15 @@ BUILDERS: dict[str, Callable[[], BenchmarkContent]] = {
 DESCRIPTIONS: dict[str, str] = {nas_bench_graph.NAME: nas_bench_graph.DESCRIPTION}
 
 
+def unknown_benchmark_message(name: str) -> str:
+    return f"unknown benchmark {name!r}; known: {', '.join(sorted(BUILDERS))}"
+
+
 def builder(name: str) -> Callable[[], BenchmarkContent]:
     try:
         return BUILDERS[name]
     except KeyError:
-        raise KeyError(f"unknown benchmark {name!r}; known: {sorted(BUILDERS)}") from None
+        raise LookupError(unknown_benchmark_message(name)) from None
 
 
 def build(name: str, path: Path) -> Path:

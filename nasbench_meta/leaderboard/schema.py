@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nasbench_meta.paths import source_checkout
+
 FORMAT = "nasbench-meta leaderboard submission"
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = (1,)
@@ -120,12 +122,28 @@ def _method_problems(method: Any) -> list[Problem]:
     url = method.get("url")
     if not isinstance(url, str) or not _URL.match(url):
         problems.append(Problem("missing-field", f"method.url {url!r} must be an http(s) URL of code that reproduces the results (or repo:<path> for code in the nasbench-meta repository)"))
+    elif url.startswith("repo:") and not _in_repository(url[len("repo:"):]):
+        problems.append(Problem("bad-url", f"method.url {url!r} names no file of the nasbench-meta repository "
+                                           "(repo: links are for the toolkit's own baselines, checked from a "
+                                           "source checkout): give an http(s) URL of the code instead"))
     if not isinstance(method.get("config"), dict):
         problems.append(Problem("missing-field", "method.config must be a JSON object with the method's configuration"))
     unknown = set(method) - {"name", "version", "authors", "url", "config"}
     if unknown:
         problems.append(Problem("unknown-field", f"unknown method field(s) {sorted(unknown)}"))
     return problems
+
+
+def _in_repository(path: str) -> bool:
+    """Is ``path`` a file of the repository (from a checkout) or of the installed package?"""
+    parts = Path(path).parts
+    if not parts or ".." in parts:
+        return False
+    repo = source_checkout()
+    if repo is not None:
+        return (repo / path).is_file()
+    package_parent = Path(__file__).resolve().parents[2]   # an installed package: its own files only
+    return parts[0] == "nasbench_meta" and (package_parent / path).is_file()
 
 
 def canonical_json(value: Any) -> bytes:
@@ -136,6 +154,28 @@ def canonical_json(value: Any) -> bytes:
 def content_hash(doc: dict[str, Any]) -> str:
     """sha256 of the results alone: the same runs resubmitted under another name are duplicates."""
     return hashlib.sha256(canonical_json(doc["results"])).hexdigest()
+
+
+def measurement_hash(doc: dict[str, Any]) -> str:
+    """sha256 of what the results measured: per run, the queried keys (NAS) or the support keys and
+    predictions (predictors). Timings, notes or relabelled fields do not make old runs new."""
+    measured = sorted((_measured_runs(r) for r in doc["results"]), key=repr)
+    return hashlib.sha256(canonical_json(measured)).hexdigest()
+
+
+def _measured_runs(result: Any) -> Any:
+    if not isinstance(result, dict) or not isinstance(result.get("runs"), list):
+        return result  # malformed: hashed whole (verification rejects it anyway)
+    runs = []
+    for run in result["runs"]:
+        if not isinstance(run, dict):
+            runs.append(run)
+            continue
+        trajectory = run.get("trajectory")
+        keys = trajectory.get("keys") if isinstance(trajectory, dict) else trajectory
+        runs.append([run.get("holdout", result.get("task")), run.get("shots"), run.get("seed"), keys,
+                     run.get("support_keys"), run.get("query_ranks")])
+    return sorted(runs, key=repr)
 
 
 def slug(text: str) -> str:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nasbench_meta.atomic import atomic_write
-from nasbench_meta.leaderboard.schema import Problem, content_hash, entry_id
-from nasbench_meta.paths import data_root
+from nasbench_meta.leaderboard.schema import Problem, content_hash, entry_id, measurement_hash
+from nasbench_meta.paths import data_root, source_checkout
 
 ENTRY_FORMAT = "nasbench-meta leaderboard entry"
 ENTRY_SCHEMA_VERSION = 1
@@ -26,10 +26,8 @@ ENTRY_SCHEMA_VERSION = 1
 
 def checkout_boards_dir() -> "Path | None":
     """``leaderboards/`` of the source checkout this package runs from, if it runs from one."""
-    repo = Path(__file__).resolve().parents[2]
-    if (repo / "pyproject.toml").is_file() and (repo / "leaderboards").is_dir():
-        return repo / "leaderboards"
-    return None
+    repo = source_checkout()
+    return None if repo is None else repo / "leaderboards"
 
 
 def default_boards_dir(boards_dir: "str | os.PathLike[str] | None" = None) -> Path:
@@ -97,10 +95,13 @@ class BoardStore:
     def duplicate_problems(self, submission: dict[str, Any]) -> list[Problem]:
         """A submission is a duplicate if its results or its (method name, version) are on the board."""
         problems = []
-        digest, eid = content_hash(submission), entry_id(submission)
+        digest, measured, eid = content_hash(submission), measurement_hash(submission), entry_id(submission)
         for entry in self.entries():
             if entry.verification.get("content_sha256") == digest:
                 problems.append(Problem("duplicate-entry", f"the same results are already on the board as {entry.id!r}"))
+            elif measurement_hash(entry.submission) == measured:
+                problems.append(Problem("duplicate-entry", f"the same runs (queried architectures or predictions) "
+                                        f"are already on the board as {entry.id!r}; only metadata differs"))
             if entry.id == eid:
                 problems.append(Problem("duplicate-entry",
                                         f"{entry.method['name']} {entry.method['version']} is already on the board; "

@@ -150,7 +150,14 @@ def _verify_nas(results: list[dict[str, Any]], bench: "Benchmark") -> tuple[list
 
 
 def _nas_board_rules(res: dict[str, Any], where: str) -> list[Problem]:
+    from nasbench_meta.search.scoring import SEEDS
+
     problems = []
+    # the revealed values are checked against the validation table; the labels must say so too
+    for field, expected in (("split", "valid"), ("seed_aggregation", SEEDS)):
+        if res.get(field) != expected:
+            problems.append(Problem("wrong-protocol", f"{where}: {field} is {res.get(field)!r}; searches are "
+                                    f"shown {expected!r} values (what `nasbench-meta search` records)"))
     seeds = set(res.get("seeds", []))
     if len(seeds) < MIN_SEARCH_SEEDS:
         problems.append(Problem("too-few-seeds", f"{where}: {len(seeds)} seed(s); the NAS board needs at least "

@@ -43,9 +43,8 @@ def predict_with(predictor: Predictor, bench: Benchmark, task: str, *, shots: in
     keys = bench.task_keys(task)
     preds = predictor.predict(keys, support_keys=support, support_scores=scores[bench.rows(support)])
     series = pd.Series(preds, index=pd.Index(keys, name="key"), name=predictor.name)
-    # Meta-predictors rank (0-1) because the target's scale is unknown at K = 0.
     series.attrs.update(task=task, shots=int(shots), seed=int(seed), split=split,
-                        scale="rank" if predictor.meta else "score",
+                        scale=predictor.scale,
                         support_keys=support.tolist(), fit_info=predictor.fit_info, config=predictor.config)
     return series
 

@@ -9,13 +9,16 @@ time from ``K`` measured support architectures::
     scores = p.predict(keys, support_keys=measured, support_scores=their_valid_scores)
 
 Predictions are "higher is better" scores aligned with ``keys``. Only their order is meant to be
-compared: single-task baselines predict on the target's own scale, meta-predictors on a rank
-scale in [0, 1] (the target's scale is unknown at K = 0).
+compared. ``scale`` says what the numbers are: ``"score"`` (the target's own accuracy scale,
+learnt from the support set) or ``"rank"`` (the sources' rank scale, 0 = worst to 1 = best;
+regressors can overshoot it slightly), used by predictors that must work at K = 0, where the
+target's scale is unknown.
 """
 from __future__ import annotations
 
 import json
 import os
+import zipfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
@@ -35,6 +38,10 @@ class NotFittedError(RuntimeError):
     """``predict``/``save`` called before ``fit``."""
 
 
+class UnknownOptionError(TypeError, ValueError):
+    """A predictor option that the predictor does not have (a TypeError, like any unknown keyword)."""
+
+
 class UnsupportedTaskError(ValueError):
     """A task (or its space) that a predictor cannot be fitted on or asked about."""
 
@@ -46,13 +53,14 @@ class Predictor(ABC):
     version: ClassVar[str] = "1"
     description: ClassVar[str] = ""
     meta: ClassVar[bool] = False          # meta-trained across source tasks?
+    scale: ClassVar[str] = "score"        # "score" (the target's) or "rank" (0-1 source ranks)
     min_support: ClassVar[int] = 0        # smallest K the predictor can adapt from
     defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **config: Any) -> None:
         unknown = sorted(set(config) - set(self.defaults))
         if unknown:
-            raise TypeError(f"{self.name} has no option(s) {unknown}; options: {sorted(self.defaults)}")
+            raise UnknownOptionError(f"{self.name} has no option(s) {unknown}; options: {sorted(self.defaults)}")
         self.config: dict[str, Any] = {**self.defaults, **config}
         self.fit_info: "dict[str, Any] | None" = None
         self._keys: "np.ndarray | None" = None
@@ -91,8 +99,8 @@ class Predictor(ABC):
                     f"{len(bench.keys)} architectures. Use it as a target task (predict_task) instead, "
                     f"or choose source tasks from: {', '.join(complete_tasks(bench))}")
 
-    @abstractmethod
-    def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None: ...
+    def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
+        """Learn from the source tasks (nothing, by default: a predictor that only uses K)."""
 
     # -- predicting ---------------------------------------------------------------------------
     def predict(self, keys: "Sequence[int] | np.ndarray", *, support_keys: "Sequence[int] | np.ndarray",
@@ -137,12 +145,12 @@ class Predictor(ABC):
     def _predict(self, rows: np.ndarray, support_rows: np.ndarray, support_scores: np.ndarray) -> np.ndarray: ...
 
     # -- persistence --------------------------------------------------------------------------
-    @abstractmethod
     def _state(self) -> dict[str, np.ndarray]:
         """Arrays that, with config and fit_info, restore the fitted predictor exactly."""
+        return {}
 
-    @abstractmethod
-    def _load_state(self, state: dict[str, np.ndarray]) -> None: ...
+    def _load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what ``_state`` saved."""
 
     def save(self, path: "str | os.PathLike[str]") -> Path:
         """Write the fitted predictor to one ``.npz`` file (atomically; no pickles)."""
@@ -166,27 +174,49 @@ def load_predictor(path: "str | os.PathLike[str]") -> Predictor:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no predictor file at {path}; create one with `nasbench-meta predictors train`")
+    header, arrays = _read_predictor_file(path)
+    if header["file_version"] != FILE_VERSION:
+        raise ValueError(f"{path} has predictor file version {header['file_version']}; this nasbench-meta "
+                         f"reads version {FILE_VERSION}: {_RETRAIN}")
+    cls = predictor_class(header["predictor"])
+    if header["predictor_version"] != cls.version:
+        raise ValueError(f"{path} holds {cls.name} version {header['predictor_version']}, this nasbench-meta "
+                         f"has version {cls.version}: {_RETRAIN}")
+    try:
+        predictor = cls(**header["config"])
+        predictor.fit_info = header["fit_info"]
+        predictor._keys = arrays["keys"]
+        predictor._space = get_space(header["fit_info"]["space"])
+        predictor._load_state({k[len("state/"):]: v for k, v in arrays.items() if k.startswith("state/")})
+    except (KeyError, TypeError, ValueError) as exc:  # a damaged or hand-edited file
+        raise ValueError(f"{path} is a damaged predictor file ({_first_line(exc)}): {_RETRAIN}") from None
+    return predictor
+
+
+_RETRAIN = "retrain it with `nasbench-meta predictors train`"
+_HEADER_FIELDS = ("file_version", "predictor", "predictor_version", "config", "fit_info")
+
+
+def _read_predictor_file(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """(header, arrays) of a predictor file; a clear ValueError for anything else."""
     try:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(bytes(data["header"]).decode())
             arrays = {k: data[k] for k in data.files}
-    except (ValueError, KeyError, OSError) as exc:
-        raise ValueError(f"{path} is not a nasbench-meta predictor file ({exc})") from None
-    if header.get("format") != FILE_FORMAT:
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path} is not a readable nasbench-meta predictor file ({type(exc).__name__}); "
+                         f"if it was one, it is truncated or damaged: {_RETRAIN}") from None
+    if not isinstance(header, dict) or header.get("format") != FILE_FORMAT:
         raise ValueError(f"{path} is not a nasbench-meta predictor file")
-    if header["file_version"] != FILE_VERSION:
-        raise ValueError(f"{path} has predictor file version {header['file_version']}; this nasbench-meta "
-                         f"reads version {FILE_VERSION}: retrain it with `nasbench-meta predictors train`")
-    cls = predictor_class(header["predictor"])
-    if header["predictor_version"] != cls.version:
-        raise ValueError(f"{path} holds {cls.name} version {header['predictor_version']}, this nasbench-meta "
-                         f"has version {cls.version}: retrain it with `nasbench-meta predictors train`")
-    predictor = cls(**header["config"])
-    predictor.fit_info = header["fit_info"]
-    predictor._keys = arrays["keys"]
-    predictor._space = get_space(header["fit_info"]["space"])
-    predictor._load_state({k[len("state/"):]: v for k, v in arrays.items() if k.startswith("state/")})
-    return predictor
+    missing = [f for f in _HEADER_FIELDS if f not in header]
+    if missing:
+        raise ValueError(f"{path} is a damaged predictor file (header lacks {missing}): {_RETRAIN}")
+    return header, arrays
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
 def complete_tasks(bench: Benchmark) -> list[str]:

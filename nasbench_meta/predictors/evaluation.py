@@ -16,6 +16,7 @@ import base64
 import hashlib
 import json
 import os
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,7 +127,9 @@ def evaluate(bench: Benchmark, name: str, *, holdouts: Sequence[str], shots: Seq
 
     With ``cache_dir``, each finished held-out task is written there at once and reused by a
     rerun with the same predictor, config, benchmark and fit seed (an interrupted run resumes).
+    ``name`` may also be a user's class (``file.py:Class``); results are filed under its ``name``.
     """
+    name = predictor_class(name).name
     config = {**predictor_class(name).defaults, **(config or {})}
     get_predictor(name, **config)  # unknown predictor / option: fail before any work
     holdouts = resolve_holdouts(bench, holdouts)
@@ -168,8 +171,13 @@ def _read_cache(cache_dir, name, tag, task, shots, seeds) -> "dict | None":
     path = _cache_file(cache_dir, name, tag, task)
     if path is None or not path.exists():
         return None
-    data = json.loads(path.read_text())
-    return data["result"] if (data["shots"], data["seeds"]) == (shots, seeds) else None
+    try:
+        data = json.loads(path.read_text())
+        return data["result"] if (data["shots"], data["seeds"]) == (shots, seeds) else None
+    except (ValueError, KeyError, TypeError) as exc:  # damaged from outside (writes are atomic): redo it
+        warnings.warn(f"ignoring the unreadable cache file {path} ({type(exc).__name__}); "
+                      f"{task} is evaluated again and the file rewritten", stacklevel=2)
+        return None
 
 
 def _write_cache(cache_dir, name, tag, task, shots, seeds, result) -> None:

@@ -77,6 +77,7 @@ class GNNMeta(Predictor):
     description = ("GIN architecture encoder + set-encoder task representation from the support set, "
                    "attention over source tasks; meta-trained episodically")
     meta = True
+    scale = "rank"
     defaults = {"hidden": 32, "layers": 3, "steps": 600, "query_size": 256, "lr": 1e-3, "weight_decay": 1e-5,
                 "train_shots": [0, 5, 10, 20, 50, 100, 200], "predict_batch": 8192}
 

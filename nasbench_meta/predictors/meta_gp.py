@@ -145,6 +145,7 @@ class MetaGP(Predictor):
                    "a prior over the target's readout learned from the source heads, kernel hyperparameters "
                    "meta-learned per K")
     meta = True
+    scale = "rank"
     defaults = {"hidden": 256, "features": 64, "epochs": 30, "batch_size": 1024, "lr": 2e-3,
                 "weight_decay": 1e-5, "fit_shots": [5, 10, 20, 50, 100, 200], "episodes_per_shot": 6,
                 "other_split_heads": True}

@@ -93,6 +93,7 @@ class XGBMeta(Predictor):
     name = "xgb-meta"
     description = "XGBoost meta-surrogate on source-task ranks and support-set agreement, trained episodically"
     meta = True
+    scale = "rank"
     defaults = {"n_estimators": 400, "max_depth": 6, "learning_rate": 0.05, "subsample": 0.8,
                 "colsample_bytree": 0.8, "train_shots": [0, 5, 10, 20, 50, 100, 200],
                 "episodes_per_shot": 2, "rows_per_episode": 2000, "use_encoding": True,

@@ -1,9 +1,11 @@
-"""Predictors by name: ``get_predictor("xgb-meta", **config)``."""
+"""Predictors by name: ``get_predictor("xgb-meta", **config)``, or a user's own class as
+``get_predictor("my_predictor.py:MyPredictor")`` (it is registered under its ``name`` on first use)."""
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
+from nasbench_meta.plugins import SPEC_HELP, load_class
 from nasbench_meta.predictors.base import Predictor
 
 PREDICTORS: dict[str, type[Predictor]] = {}
@@ -24,11 +26,19 @@ def _load_all() -> None:
 
 
 def predictor_class(name: str) -> type[Predictor]:
+    """A registered predictor by name, or a user's class by ``module:Class`` / ``file.py:Class``."""
     _load_all()
-    try:
+    if name in PREDICTORS:
         return PREDICTORS[name]
-    except KeyError:
-        raise LookupError(f"unknown predictor {name!r}; available: {', '.join(PREDICTORS)}") from None
+    if ":" not in name:
+        raise LookupError(f"unknown predictor {name!r}; available: {', '.join(PREDICTORS)}, "
+                          f"or give your own as {SPEC_HELP}")
+    cls = load_class(name, Predictor, "predictor")
+    if not isinstance(getattr(cls, "name", None), str) or not cls.name:
+        raise LookupError(f"{name} needs a class attribute `name`: the name its results are filed under")
+    if PREDICTORS.get(cls.name, cls) is not cls:
+        raise LookupError(f"{name} is named {cls.name!r}, which another predictor already uses; rename it")
+    return register(cls)
 
 
 def available_predictors() -> list[str]:

@@ -11,6 +11,7 @@ from nasbench_meta.predictors.registry import register
 
 class _SourceRankPredictor(Predictor):
     meta = True
+    scale = "rank"
 
     def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
         self._ranks = source_ranks(bench, tasks, split=split)

@@ -9,10 +9,11 @@ benchmark, the oracle or any test score. A complete method in a few lines::
         name = "greedy-mutation"
 
         def ask(self, n):
-            if not self.scores:
-                return self.problem.sample(self.rng, n).tolist()
-            best = max(self.scores, key=self.scores.get)
-            return [self.problem.mutate(best, self.rng) for _ in range(n)]
+            if self.scores:  # mutations of the best not yet tried; random ones once there are none
+                children = {self.problem.mutate(self.best(), self.rng) for _ in range(4 * n)} - set(self.scores)
+                if children:
+                    return sorted(children)[:n]
+            return self.problem.sample(self.rng, n, exclude=self.scores).tolist()
 """
 from __future__ import annotations
 

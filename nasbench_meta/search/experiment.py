@@ -22,7 +22,7 @@ from nasbench_meta.paths import data_root
 from nasbench_meta.search import results as results_io
 from nasbench_meta.search.api import Method
 from nasbench_meta.search.registry import make_method, method_class
-from nasbench_meta.search.runner import check_budget, run_search
+from nasbench_meta.search.runner import check_batch_size, check_budget, run_search
 
 if TYPE_CHECKING:
     from nasbench_meta.benchmark import Benchmark
@@ -33,6 +33,8 @@ def seed_list(seeds: "int | Sequence[int]", first: int = 0) -> list[int]:
     out = list(range(first, first + int(seeds))) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not out or len(set(out)) != len(out):
         raise ValueError(f"seeds must be a positive count or distinct integers, got {seeds!r}")
+    if min(out) < 0:
+        raise ValueError(f"seeds must not be negative, got {min(out)}; use --first-seed 0 or more")
     return out
 
 
@@ -56,6 +58,8 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
     """
     bench.task_info(task)
     check_budget(bench, task, budget, cost_budget)
+    check_batch_size(batch_size)
+    seeds = seed_list(seeds)
     spec = method_spec(method)
     cls = method if isinstance(method, type) else method_class(spec)
     cache_dir = Path(cache_dir) if cache_dir else data_root() / "cache" / "search"
@@ -67,7 +71,7 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
                                      batch_size=batch_size, cost_budget=cost_budget)
     if out is not None and Path(out).exists():
         results = _resume(results, Path(out))
-    todo = [s for s in seed_list(seeds) if s not in results["seeds"]]
+    todo = [s for s in seeds if s not in results["seeds"]]
     job = {"spec": spec, "cls": cls if isinstance(method, type) else None, "config": config, "task": task,
            "budget": budget, "batch_size": batch_size, "cost_budget": cost_budget}
     bar = tqdm(total=len(todo), desc=f"{instance.metadata(spec)['name']} on {task}", unit="seed",
@@ -159,14 +163,41 @@ def run_grid(bench: "Benchmark", methods: Sequence[str], tasks: Sequence[str], *
              batch_size: int = 1, cost_budget: "float | None" = None, workers: int = 1,
              scheduler: "str | None" = None, cache_dir: "str | os.PathLike[str] | None" = None,
              progress: bool = True) -> list[Path]:
-    """Every method on every task; one resumable file ``out_dir/<method>-<task>.json`` each."""
+    """Every method on every task; one resumable file ``out_dir/<method>-<task>.json`` each.
+
+    Every method, configuration, task and budget is checked before the first run starts."""
+    configs = configs or {}
+    names = _grid_names(bench, methods, tasks, configs, budget=budget, batch_size=batch_size,
+                        cost_budget=cost_budget)
     out_dir = Path(out_dir)
     paths = []
     for task in tasks:
         for spec in methods:
-            name = method_class(spec).name or spec
-            path = out_dir / f"{name}-{task}.json"
-            run_seeds(bench, task, spec, seeds=seeds, budget=budget, config=(configs or {}).get(spec),
-                      batch_size=batch_size, cost_budget=cost_budget, workers=workers, scheduler=scheduler, out=path, cache_dir=cache_dir, progress=progress)
+            path = out_dir / f"{names[spec]}-{task}.json"
+            run_seeds(bench, task, spec, seeds=seeds, budget=budget, config=configs.get(spec),
+                      batch_size=batch_size, cost_budget=cost_budget, workers=workers, scheduler=scheduler,
+                      out=path, cache_dir=cache_dir, progress=progress)
             paths.append(path)
     return paths
+
+
+def _grid_names(bench: "Benchmark", methods: Sequence[str], tasks: Sequence[str], configs: dict[str, dict], *,
+                budget: int, batch_size: int, cost_budget: "float | None") -> dict[str, str]:
+    """Resolve every method (spec -> file name) and check every task's budget, before any run."""
+    if not methods or not tasks:
+        raise ValueError(f"a grid needs at least one method and one task, got methods {list(methods)} and "
+                         f"tasks {list(tasks)}")
+    stray = sorted(set(configs) - set(methods))
+    if stray:
+        raise ValueError(f"the grid config (--config) has entries for {stray}, which are not among the methods "
+                         f'{list(methods)}; it is keyed by method, e.g. {{"re": {{"population_size": 10}}}}')
+    names = {spec: make_method(spec, configs.get(spec)).name or spec for spec in methods}
+    twice = sorted({n for n in names.values() if list(names.values()).count(n) > 1})
+    if twice:
+        raise ValueError(f"methods {list(methods)} name {twice[0]!r} twice (one results file each); "
+                         "list each method once")
+    for task in tasks:
+        bench.task_info(task)
+        check_budget(bench, task, budget, cost_budget)
+    check_batch_size(batch_size)
+    return names

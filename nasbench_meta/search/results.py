@@ -14,7 +14,7 @@ import json
 import os
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -69,12 +69,16 @@ def save(results: dict[str, Any], path: "str | os.PathLike[str]") -> Path:
 
 
 def load(path: "str | os.PathLike[str]") -> dict[str, Any]:
-    """Read a results file, with clear errors for anything that is not one."""
+    """Read a results file, with clear errors for anything that is not one (or is malformed)."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a results file; give the path of a .json results file")
     if not path.is_file():
         raise FileNotFoundError(f"no results file at {path}")
     try:
-        results = json.loads(path.read_text())
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a text file (not UTF-8); is it a search results file?") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} is not valid JSON ({exc}); is it a search results file?") from None
     if not isinstance(results, dict) or results.get("format") != FORMAT:
@@ -82,7 +86,107 @@ def load(path: "str | os.PathLike[str]") -> dict[str, Any]:
     if results.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"{path} has schema_version {results.get('schema_version')}; this nasbench-meta "
                          f"reads version {SCHEMA_VERSION}")
+    problem = structure_problem(results)
+    if problem:
+        raise ValueError(f"{path}: {problem}; it is not an intact search results file (`nasbench-meta "
+                         "search run` writes them)")
     return results
+
+
+# -- structure: field presence and JSON types, checked before any field is used -----------------
+_Check = Callable[[Any, str], "str | None"]  # (value, where) -> the first problem, or None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+             dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _value(test: Callable[[Any], bool], what: str) -> _Check:
+    return lambda v, where: None if test(v) else f"{where} must be {what}, got {_json_type(v)}"
+
+
+def _list(item: _Check, what: str) -> _Check:
+    def check(value: Any, where: str) -> "str | None":
+        if not isinstance(value, list):
+            return f"{where} must be a list of {what}, got {_json_type(value)}"
+        return next(filter(None, (item(v, f"{where}[{i}]") for i, v in enumerate(value))), None)
+    return check
+
+
+def _values(test: Callable[[Any], bool], each: str, what: str) -> _Check:
+    """A list of scalars; fast on long trajectories (positions are only named on failure)."""
+    def check(value: Any, where: str) -> "str | None":
+        if not isinstance(value, list):
+            return f"{where} must be a list of {what}, got {_json_type(value)}"
+        if all(map(test, value)):
+            return None
+        i = next(i for i, v in enumerate(value) if not test(v))
+        return f"{where}[{i}] must be {each}, got {_json_type(value[i])}"
+    return check
+
+
+def _object(fields: dict[str, _Check]) -> _Check:
+    def check(value: Any, where: str) -> "str | None":
+        if not isinstance(value, dict):
+            return (f"{where} must be an object with {', '.join(map(repr, fields))}, "
+                    f"got {_json_type(value)}")
+        for name, sub in fields.items():
+            inner = f"{where}.{name}" if where else name
+            problem = f"missing field {inner!r}" if name not in value else sub(value[name], inner)
+            if problem:
+                return problem
+        return None
+    return check
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+_INT, _NUMBER = _value(_is_int, "an integer"), _value(_is_number, "a number")
+_STRING = _value(lambda v: isinstance(v, str), "a string")
+_INTS, _NUMBERS = _values(_is_int, "an integer", "integers"), _values(_is_number, "a number", "numbers")
+_TRAJECTORY = _object({"keys": _INTS, "valid": _NUMBERS, "cost": _NUMBERS,
+                       "repeated": _values(lambda v: isinstance(v, bool), "true or false", "booleans")})
+_RUN = _object({"seed": _INT, "trajectory": _TRAJECTORY, "num_queries": _INT,
+                "scores": _object({"regret_valid": _NUMBERS, "regret_test": _NUMBERS, "valid": _NUMBER,
+                                   "test": _NUMBER})})
+_RESULTS = _object({
+    "method": _object({"name": _STRING, "config": _value(lambda v: isinstance(v, dict), "an object")}),
+    "benchmark": _object({"name": _STRING}),
+    "task": _STRING,
+    "budget": _object({"queries": _value(lambda v: _is_int(v) and v >= 1, "a positive integer"),
+                       "cost": _value(lambda v: v is None or _is_number(v), "a number or null"),
+                       "cost_metric": _value(lambda v: v is None or isinstance(v, str), "a string or null")}),
+    "reference": _object({"best_valid": _NUMBER, "best_test": _NUMBER}),
+    "seeds": _INTS,
+    "runs": _list(_RUN, "run objects"),
+})
+
+
+def structure_problem(results: Any) -> "str | None":
+    """The first missing or wrongly typed field of a results document (e.g. "runs[2].trajectory
+    must be an object with 'keys', ..."), or None when every field the toolkit reads is usable."""
+    if not isinstance(results, dict):
+        return f"the document must be a JSON object, got {_json_type(results)}"
+    problem = _RESULTS(results, "")
+    if problem:
+        return problem
+    for i, run in enumerate(results["runs"]):
+        traj = run["trajectory"]
+        if not traj["keys"]:
+            return f"runs[{i}].trajectory is empty; every run queries at least one architecture"
+        if len({len(traj[name]) for name in ("keys", "valid", "repeated", "cost")}) > 1:
+            return f"runs[{i}].trajectory keys, valid, repeated and cost differ in length"
+    return None
 
 
 def rescore(results: dict[str, Any], bench: "Benchmark") -> dict[str, Any]:
@@ -143,23 +247,18 @@ def _check_cost(run: dict[str, Any], bench: "Benchmark", cost: "np.ndarray | Non
 
 
 def _check_header(results: dict[str, Any], bench: "Benchmark") -> list[str]:
-    if results.get("format") != FORMAT:
+    if not isinstance(results, dict) or results.get("format") != FORMAT:
         return ["not a nasbench-meta search results document (format field)"]
     if results.get("schema_version") != SCHEMA_VERSION:
         return [f"schema_version {results.get('schema_version')} is not {SCHEMA_VERSION}"]
+    problem = structure_problem(results)
+    if problem:
+        return [problem]
     problems = []
-    for field in ("method", "benchmark", "task", "budget", "seeds", "runs", "reference"):
-        if field not in results:
-            problems.append(f"missing field {field!r}")
-    if problems:
-        return problems
     if results["benchmark"].get("name") != bench.name:
         problems.append(f"results are for benchmark {results['benchmark'].get('name')!r}, not {bench.name!r}")
     if results["task"] not in bench.tasks:
         problems.append(f"unknown task {results['task']!r}; {bench.name} has {', '.join(bench.tasks)}")
-    queries = results["budget"].get("queries")
-    if not isinstance(queries, int) or queries < 1:
-        problems.append(f"budget.queries must be a positive integer, got {queries!r}")
     return problems
 
 

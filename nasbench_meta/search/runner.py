@@ -55,6 +55,13 @@ def check_budget(bench: "Benchmark", task: str, budget: int, cost_budget: "float
                          "times), so a cost budget cannot be simulated: use a query budget only")
 
 
+def check_batch_size(batch_size: int) -> None:
+    """A clear error for a batch size that asks for no proposals."""
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch size must be a positive number of proposals per round, got {batch_size}; "
+                         "use --batch-size 1 (the default) or more")
+
+
 def run_search(method: Method, bench: "Benchmark", task: str, *, budget: int, seed: int,
                batch_size: int = 1, cost_budget: "float | None" = None,
                max_stall: int = 10_000) -> dict[str, Any]:
@@ -67,6 +74,7 @@ def run_search(method: Method, bench: "Benchmark", task: str, *, budget: int, se
     """
     start = time.perf_counter()  # wall time covers everything the runner does, scoring included
     check_budget(bench, task, budget, cost_budget)
+    check_batch_size(batch_size)
     oracle = bench.oracle(task, budget=budget)
     problem = make_problem(bench, task, budget, oracle.candidates)
     clock, stall, revealed = time.perf_counter, 0, []
