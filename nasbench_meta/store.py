@@ -190,6 +190,17 @@ def _check_header(f: h5py.File, path: Path, name: str) -> None:
         raise CorruptBenchmarkError(
             f"{path} was not completely written. Rebuild it with: {rebuild_command(name, path)}"
         )
+    if not _manifest_ok(decode_attrs(f.attrs)["manifest"]):
+        raise CorruptBenchmarkError(
+            f"{path} has a damaged task manifest. Rebuild it with: {rebuild_command(name, path)}"
+        )
+
+
+def _manifest_ok(manifest: Any) -> bool:
+    """Every task listed with its attrs (an object) and metric names (a list)."""
+    return isinstance(manifest, dict) and bool(manifest) and all(
+        isinstance(t, dict) and isinstance(t.get("attrs"), dict) and isinstance(t.get("metrics"), list)
+        for t in manifest.values())
 
 
 def read_array(f: h5py.File, dataset: str, name: str) -> np.ndarray:

@@ -193,8 +193,9 @@ def test_bad_envelopes_are_rejected(tmp_path, board, bench, rs2_results):
     # repo: links are for the toolkit's own code: the file must exist in the repository
     not_ours = {**doc, "method": {**doc["method"], "url": "repo:does/not/exist.py"}}
     escapes = {**doc, "method": {**doc["method"], "url": "repo:../outside.py"}}
+    absolute = {**doc, "method": {**doc["method"], "url": f"repo:{Path(__file__).resolve()}"}}
     for bad, code in ((future, "unknown-schema-version"), (no_url, "missing-field"), (wrong_bench, "wrong-benchmark"),
-                      (not_ours, "bad-url"), (escapes, "bad-url")):
+                      (not_ours, "bad-url"), (escapes, "bad-url"), (absolute, "bad-url")):
         verdict = actions.validate(bad, boards_dir=board, bench=bench)
         assert code in {p.code for p in verdict.problems}, verdict.problems
     ours = {**doc, "method": {**doc["method"], "url": "repo:nasbench_meta/demo.py"}}

@@ -137,3 +137,13 @@ def test_unfinished_file_is_refused(tmp_path, bench_root):
         f.attrs["complete"] = False
     with pytest.raises(CorruptBenchmarkError, match="not completely written"):
         Benchmark(path, "nas-bench-graph")
+
+
+@pytest.mark.parametrize("manifest", ["not json", '{"cora": "x"}', "{}", '[1, 2]'])
+def test_a_damaged_manifest_is_refused(tmp_path, bench_root, manifest):
+    path = tmp_path / "nas-bench-graph.h5"
+    shutil.copy(bench_root / "benchmarks" / "nas-bench-graph.h5", path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["manifest"] = manifest
+    with pytest.raises(CorruptBenchmarkError, match=f"damaged task manifest.*{REBUILD}"):
+        Benchmark(path, "nas-bench-graph")

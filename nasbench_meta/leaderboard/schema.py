@@ -137,7 +137,7 @@ def _method_problems(method: Any) -> list[Problem]:
 def _in_repository(path: str) -> bool:
     """Is ``path`` a file of the repository (from a checkout) or of the installed package?"""
     parts = Path(path).parts
-    if not parts or ".." in parts:
+    if not parts or ".." in parts or Path(path).is_absolute():
         return False
     repo = source_checkout()
     if repo is not None:
