@@ -8,7 +8,7 @@ from typing import Any
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.importers import BUILDERS, DESCRIPTIONS, build, unknown_benchmark_message
 from nasbench_meta.paths import benchmark_path
-from nasbench_meta.store import BenchmarkFileError, open_file
+from nasbench_meta.store import BenchmarkFileError
 
 Root = "str | os.PathLike[str] | None"
 
@@ -18,12 +18,8 @@ def ensure_built(name: str, root: Root = None, force: bool = False) -> tuple[Pat
     if name not in BUILDERS:
         raise LookupError(unknown_benchmark_message(name))
     path = benchmark_path(name, root)
-    if not force and path.exists():
-        try:
-            Benchmark(path, name).close()
-            return path, False
-        except BenchmarkFileError:
-            pass  # a broken file holds nothing worth keeping: rebuild it
+    if not force and path.exists() and _file_problem(path, name) is None:
+        return path, False  # (a broken file holds nothing worth keeping: it is rebuilt)
     return build(name, path), True
 
 
@@ -42,7 +38,7 @@ def list_benchmarks(root: Root = None) -> list[dict[str, Any]]:
 def _file_problem(path: Path, name: str) -> "str | None":
     """Why the file at ``path`` cannot be opened as benchmark ``name`` (None: it can)."""
     try:
-        open_file(path, name).close()
+        Benchmark(path, name).close()
     except BenchmarkFileError as exc:
         return str(exc)
     return None

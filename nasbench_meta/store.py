@@ -53,11 +53,9 @@ class SchemaVersionError(BenchmarkFileError):
     pass
 
 
-def rebuild_command(name: str, path: "Path | str | None" = None) -> str:
+def rebuild_command(name: str, path: "Path | str") -> str:
     """The command that rebuilds benchmark ``name`` at ``path`` (with --root when not the default one)."""
     command = f"nasbench-meta datasets build {name} --force"
-    if path is None:
-        return command
     path = Path(path).resolve()
     if path != benchmark_path(name).resolve() and path.parent.name == "benchmarks" and path.name == f"{name}.h5":
         command += f" --root {path.parent.parent}"

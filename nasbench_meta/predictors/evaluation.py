@@ -129,8 +129,9 @@ def evaluate(bench: Benchmark, name: str, *, holdouts: Sequence[str], shots: Seq
     rerun with the same predictor, config, benchmark and fit seed (an interrupted run resumes).
     ``name`` may also be a user's class (``file.py:Class``); results are filed under its ``name``.
     """
-    name = predictor_class(name).name
-    config = {**predictor_class(name).defaults, **(config or {})}
+    cls = predictor_class(name)
+    name = cls.name
+    config = {**cls.defaults, **(config or {})}
     get_predictor(name, **config)  # unknown predictor / option: fail before any work
     holdouts = resolve_holdouts(bench, holdouts)
     shots, seeds = [int(k) for k in shots], [int(s) for s in seeds]
