@@ -207,7 +207,3 @@ def _damaged_message(task: str, root: Path, files: list[str], why: str) -> str:
 def check_task_data(task: str, root: "str | os.PathLike[str] | None" = None) -> None:
     """Fail now (not after hours of queued work) if ``task``'s data cannot be had."""
     load_task(task, root)
-
-
-def to_device(data: Data, device: "str | torch.device") -> Data:
-    return data.to(torch.device(device))
