@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import shutil
 import subprocess
 import sys
 
@@ -87,3 +89,39 @@ def test_an_unknown_benchmark_lists_the_known_ones(tmp_path):
     assert result.returncode == 2
     assert "unknown benchmark 'nas-bench-201'; known: nas-bench-graph" in result.stderr
     assert "Build it" not in result.stderr and '"' not in result.stderr
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:1000])
+
+
+def _records_without_fields(path):
+    from nasbench_meta.spaces import NasBenchGraphSpace
+
+    path.write_bytes(pickle.dumps({int(NasBenchGraphSpace().keys()[0]): {"perf": 0.5}}))
+
+
+@pytest.mark.parametrize("damage, why", [
+    (_truncate, "not a readable pickle"),
+    (lambda path: path.unlink(), "cannot be read"),
+    (lambda path: path.write_bytes(pickle.dumps([1, 2, 3])), "not a mapping"),
+    (_records_without_fields, "KeyError: 'valid_perf'"),
+])
+def test_a_damaged_source_table_is_named_with_the_fix_and_nothing_is_overwritten(
+        bench_root, tmp_path, monkeypatch, capsys, damage, why):
+    from nasbench_meta.cli.main import main
+    from nasbench_meta.importers import nas_bench_graph
+
+    source = tmp_path / "light"
+    shutil.copytree(nas_bench_graph.source_dir(), source)
+    damage(source / "citeseer.bench")
+    monkeypatch.setattr(nas_bench_graph, "source_dir", lambda: source)
+    built = tmp_path / "home" / "benchmarks" / "nas-bench-graph.h5"
+    built.parent.mkdir(parents=True)
+    shutil.copy(bench_root / "benchmarks" / "nas-bench-graph.h5", built)
+    before = built.read_bytes()
+    assert main(["datasets", "build", "nas-bench-graph", "--force", "--root", str(tmp_path / "home")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(source / "citeseer.bench") in err and why in err
+    assert "pip install --force-reinstall --no-deps nas-bench-graph" in err
+    assert built.read_bytes() == before

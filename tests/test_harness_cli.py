@@ -97,6 +97,21 @@ def test_bad_options_are_refused_before_any_work(bench_root, planetoid_root, tmp
     assert not runs.exists()   # nothing trained, nothing written
 
 
+@pytest.mark.parametrize("argv", [
+    ["run", "--arch", "88881", "--seeds", "0", "-1"],
+    ["run", "--arch", "88881", "--seeds", str(2**64)],     # torch's own message was "Overflow ..."
+    ["batch", "--sample", "2", "--sample-seed", "-1", "--seeds", "0"],
+    ["validate", "--predictor", "mean-rank", "--seed", "-1", "--seeds", "0"],
+], ids=lambda v: " ".join(v))
+def test_seeds_out_of_range_are_refused_before_any_work(bench_root, planetoid_root, tmp_path, capsys, argv):
+    runs = tmp_path / "r.h5"
+    with pytest.raises(SystemExit) as exc:
+        main(["harness", *argv, *_common(bench_root, planetoid_root, runs)])
+    assert exc.value.code == 2
+    assert "a seed must be from 0 to 2**63 - 1" in capsys.readouterr().err
+    assert not runs.exists()
+
+
 @pytest.mark.parametrize("content, message", [
     (b"", "lists no architectures, so there is nothing to train"),
     (b"# keys to train\n\n", "lists no architectures, so there is nothing to train"),

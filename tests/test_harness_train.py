@@ -80,9 +80,13 @@ def test_runs_are_scored_at_the_lowest_validation_loss_epoch():
     assert score_curves(val_acc, np.full(5, np.nan), test_acc) == (0.7, 0.1, 0)
 
 
-def test_seeds_are_required(cora):
+def test_seeds_are_required_and_in_range(cora):
     with pytest.raises(ValueError, match="seed"):
         train_seeds(EASY, "cora", cora, [], epochs=1)
+    with pytest.raises(ValueError, match=r"from 0 to 2\*\*63 - 1, got 18446744073709551616"):
+        train_seeds(EASY, "cora", cora, [0, 2**64], epochs=1)
+    with pytest.raises(ValueError, match="got -1"):
+        train_naive(EASY, "cora", cora, -1, epochs=1)
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nasbench_meta.cli.common import add_root
+from nasbench_meta.cli.common import add_root, seed_int
 from nasbench_meta.demo import DemoConfig, run_demo
 
 
@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the leaderboards. Every default below is printed with the results.")
     add_root(parser)
     parser.add_argument("--holdout", default=defaults.holdout, help="task held out from meta-training (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of every random choice (default: %(default)s)")
+    parser.add_argument("--seed", type=seed_int, default=defaults.seed, help="seed of every random choice (default: %(default)s)")
     parser.add_argument("--predictor", default=defaults.predictor, help="meta-trained predictor (default: %(default)s)")
     parser.add_argument("--shots", type=int, default=defaults.shots,
                         help="measured held-out architectures for the few-shot prediction (default: %(default)s)")

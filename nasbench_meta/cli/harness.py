@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from nasbench_meta.benchmark import open_benchmark
-from nasbench_meta.cli.common import add_benchmark, add_json, add_root, print_json
+from nasbench_meta.cli.common import add_benchmark, add_json, add_root, print_json, seed_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group.add_argument("--archs", nargs="+", help="architectures ('links|ops' or keys)")
     group.add_argument("--keys-file", help="text file with one key or 'links|ops' per line")
     group.add_argument("--sample", type=int, help="train N architectures drawn at random")
-    p.add_argument("--sample-seed", type=int, help="seed of the --sample draw (required with it)")
+    p.add_argument("--sample-seed", type=seed_int, help="seed of the --sample draw (required with it)")
     _add_common(p)
     _add_executor(p)
     p.set_defaults(func=_batch)
@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=5, help="architectures to train (default: %(default)s)")
     p.add_argument("--shots", type=int, default=20,
                    help="support architectures of the task the predictor sees (default: %(default)s)")
-    p.add_argument("--seed", type=int, required=True, help="seed of the predictor's fit and support draw")
+    p.add_argument("--seed", type=seed_int, required=True, help="seed of the predictor's fit and support draw")
     _add_common(p)
     _add_executor(p)
     p.set_defaults(func=_validate)
@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", default="cora", help="task to train on (default: %(default)s)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+    p.add_argument("--seeds", type=seed_int, nargs="+", default=[0, 1, 2],
                    help="training seeds, explicit (default: 0 1 2)")
     p.add_argument("--epochs", type=int, default=None,
                    help="override the protocol's epochs (a lower fidelity, recorded with each run)")

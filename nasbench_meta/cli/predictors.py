@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 from nasbench_meta.benchmark import open_benchmark
-from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, positive_int, print_json
+from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, positive_int, print_json, seed_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--holdout", help="target task: train on every other complete task")
     group.add_argument("--sources", help="comma-separated source tasks")
-    p.add_argument("--seed", type=int, required=True, help="fit seed")
+    p.add_argument("--seed", type=seed_int, required=True, help="fit seed")
     p.add_argument("--split", choices=("valid", "test"), default="valid",
                    help="source scores to learn from (default: %(default)s; test leaks into model selection)")
     p.add_argument("--out", required=True, help="predictor file to write (.npz)")
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="held-out task, repeat for several; 'all' = the complete tasks (proteins only by name)")
     p.add_argument("--shots", type=int, action="append", help="K, repeat for several (default: 0 10 20 50 100)")
     p.add_argument("--seeds", type=int, required=True, help="number of support seeds: 0 .. N-1")
-    p.add_argument("--fit-seed", type=int, default=0, help="seed of each fit (default: %(default)s; recorded)")
+    p.add_argument("--fit-seed", type=seed_int, default=0, help="seed of each fit (default: %(default)s; recorded)")
     p.add_argument("--out", default="predictor-eval", help="output folder (default: %(default)s); "
                    "finished held-out tasks are cached there, so a rerun resumes")
     p.add_argument("--stem", default="evaluation", help="file name stem of the outputs (default: %(default)s)")
@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group.add_argument("--model", help="a predictor file written by `predictors train`")
     p.add_argument("--task", required=True)
     p.add_argument("--shots", type=int, required=True, help="K support architectures drawn with --seed")
-    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--seed", type=seed_int, required=True)
     p.add_argument("--top", type=positive_int, default=10, help="show the predicted top N (default: %(default)s)")
     p.add_argument("--csv", help="write every prediction to this CSV")
     _add_common(p)

@@ -72,24 +72,44 @@ class LocalExecutor:
         pass
 
 
-def _limit_threads(threads: int) -> None:
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, as ``CUDA_VISIBLE_DEVICES`` entries (none without CUDA)."""
     import torch
 
+    if not torch.cuda.is_available():
+        return []
+    count = torch.cuda.device_count()
+    listed = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+    return listed[:count] if listed else [str(i) for i in range(count)]
+
+
+def _init_worker(threads: int, gpus: Sequence[str], counter) -> None:
+    """Pool worker set-up: a share of the CPU threads and, with several GPUs, one of them
+    (round robin; set before the worker's first CUDA call, so its ``cuda`` is that GPU)."""
+    import torch
+
+    if len(gpus) > 1:
+        with counter.get_lock():
+            index = counter.value
+            counter.value += 1
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
     torch.set_num_threads(threads)
 
 
 @dataclass
 class PoolExecutor:
-    """A local process pool; each worker gets an even share of the CPU threads."""
+    """A local process pool; each worker gets an even share of the CPU threads and, when jobs
+    leave the device to the worker (``None`` or ``"cuda"``) and there are several GPUs, its own GPU."""
 
     workers: int
     name: str = "pool"
 
     def run(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
+        gpus = visible_gpus() if all(j.device in (None, "cuda") for j in jobs) else []
         ctx = multiprocessing.get_context("spawn")   # no fork after torch has started threads
-        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_limit_threads,
-                                 initargs=(threads,)) as pool:
+        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(threads, gpus, ctx.Value("i", 0))) as pool:
             futures = {pool.submit(run_job, job): job for job in jobs}
             for fut in as_completed(futures):
                 exc = fut.exception()

@@ -96,6 +96,18 @@ def library_versions() -> dict:
             "nasbench_meta": nasbench_meta.__version__}
 
 
+MAX_SEED = 2**63 - 1   # seeds are stored as int64 in the runs file
+
+
+def check_seeds(seeds: Sequence[int]) -> None:
+    """Training seeds must be given (at least one) and lie in 0 .. 2**63 - 1."""
+    if len(seeds) == 0:
+        raise ValueError("give at least one seed")
+    bad = [s for s in seeds if not 0 <= int(s) <= MAX_SEED]
+    if bad:
+        raise ValueError(f"training seeds must be integers from 0 to 2**63 - 1, got {bad[0]}")
+
+
 def _check_epochs(epochs: "int | None") -> None:
     if epochs is not None and int(epochs) < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -168,8 +180,7 @@ def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: 
     so with ``stop_diverged`` the remaining epochs are filled in instead of computed: the
     curves are the ones training on would give (see ``SeedRun.diverged_epoch``).
     """
-    if not seeds:
-        raise ValueError("give at least one seed")
+    check_seeds(seeds)
     _check_epochs(epochs)
     arch = canonical_architecture(arch)
     device = torch.device(device) if device is not None else default_device()
@@ -248,6 +259,7 @@ def _fill_diverged(epoch: int, loss_c: torch.Tensor, val_c: torch.Tensor, test_c
 def train_naive(arch: "Architecture | str | int", task: str, data: Data, seed: int, *,
                 device: "str | torch.device | None" = None, epochs: int | None = None) -> SeedRun:
     """The straightforward PyG loop for one seed (dense features, full forward each pass)."""
+    check_seeds([seed])
     _check_epochs(epochs)
     arch = canonical_architecture(arch)
     device = torch.device(device) if device is not None else default_device()

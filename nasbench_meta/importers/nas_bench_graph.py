@@ -33,9 +33,35 @@ _AGGREGATION = f"mean over {SEEDS_PER_ARCH} seeds"
 
 
 def source_dir() -> Path:
-    import nas_bench_graph
-
+    try:
+        import nas_bench_graph
+    except ImportError:
+        raise LookupError(f"the {PACKAGE} package, which this benchmark is built from, is not installed; "
+                          f"pip install {PACKAGE}") from None
     return Path(nas_bench_graph.__file__).parent / "light"
+
+
+def _damaged(path: Path, why: str) -> ValueError:
+    return ValueError(f"the {PACKAGE} package's table {path} is damaged ({why}); nothing was written. "
+                      f"Reinstall the package: pip install --force-reinstall --no-deps {PACKAGE}")
+
+
+def _read_task(task: str, path: Path, keys: np.ndarray) -> tuple[TaskTable, bytes]:
+    """One task's table from its pickle, or an error naming the file and the fix."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise _damaged(path, f"cannot be read: {err.strerror or err}") from None
+    try:
+        records = pickle.loads(raw)
+    except Exception as err:  # noqa: BLE001 - any unpickling failure means the file is damaged
+        raise _damaged(path, f"not a readable pickle: {type(err).__name__}") from None
+    if not isinstance(records, dict) or not all(isinstance(r, dict) for r in records.values()):
+        raise _damaged(path, "not a mapping of architecture keys to result records")
+    try:
+        return _task_table(task, records, keys), raw
+    except (KeyError, TypeError, ValueError) as err:
+        raise _damaged(path, f"{type(err).__name__}: {err}") from None
 
 
 def load_content() -> BenchmarkContent:
@@ -46,9 +72,8 @@ def load_content() -> BenchmarkContent:
     tasks, checksums = {}, {}
     for task in TASKS:
         path = directory / f"{task}.bench"
-        raw = path.read_bytes()
+        tasks[task], raw = _read_task(task, path, keys)
         checksums[f"nas_bench_graph/light/{path.name}"] = hashlib.sha256(raw).hexdigest()
-        tasks[task] = _task_table(task, pickle.loads(raw), keys)
     source = {
         "package": PACKAGE,
         "version": importlib.metadata.version(PACKAGE),

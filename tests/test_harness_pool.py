@@ -1,0 +1,46 @@
+"""The local process-pool executor: spawned workers train, the driver stores; GPUs are shared out."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import numpy as np
+import torch
+
+from nasbench_meta.harness.executors import (Job, LocalExecutor, PoolExecutor, _init_worker, run_jobs,
+                                             visible_gpus)
+from nasbench_meta.harness.runs import RunsStore
+
+
+def test_pool_workers_train_what_this_process_would(tmp_path, planetoid_root):
+    jobs = [Job(k, "cora", (0, 1), epochs=2, data_root=str(planetoid_root)) for k in (88881, 88887)]
+    store = RunsStore(tmp_path / "runs.h5")
+    pooled = run_jobs(jobs, store, PoolExecutor(2), progress=False)
+    local = run_jobs(jobs, None, LocalExecutor(), progress=False)
+    assert not pooled.failures and len(pooled.runs) == 4
+    by_run = {(r.key, r.seed): r.val_loss for r in local.runs}
+    for run in pooled.runs:
+        np.testing.assert_allclose(run.val_loss, by_run[run.key, run.seed], rtol=1e-5)
+    assert sorted(store.table().key) == [88881, 88881, 88887, 88887]
+
+
+def test_each_pool_worker_gets_its_own_gpu_round_robin(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")       # the user's own choice is respected
+    gpus = visible_gpus()
+    assert gpus == ["3", "5"]
+    counter = multiprocessing.get_context("spawn").Value("i", 0)
+    threads = torch.get_num_threads()
+    try:
+        seen = []
+        for _ in range(3):
+            _init_worker(1, gpus, counter)
+            seen.append(os.environ["CUDA_VISIBLE_DEVICES"])
+    finally:
+        torch.set_num_threads(threads)
+    assert seen == ["3", "5", "3"]
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert visible_gpus() == ["0", "1"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert visible_gpus() == []
