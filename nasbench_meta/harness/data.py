@@ -17,7 +17,6 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-import torch
 from torch_geometric.data import Data
 
 from nasbench_meta.harness.protocol import DATASET_SHAPES

@@ -154,9 +154,9 @@ def _nas_board_rules(res: dict[str, Any], where: str) -> list[Problem]:
 
     problems = []
     # the revealed values are checked against the validation table; the labels must say so too
-    for field, expected in (("split", "valid"), ("seed_aggregation", SEEDS)):
-        if res.get(field) != expected:
-            problems.append(Problem("wrong-protocol", f"{where}: {field} is {res.get(field)!r}; searches are "
+    for label, expected in (("split", "valid"), ("seed_aggregation", SEEDS)):
+        if res.get(label) != expected:
+            problems.append(Problem("wrong-protocol", f"{where}: {label} is {res.get(label)!r}; searches are "
                                     f"shown {expected!r} values (what `nasbench-meta search` records)"))
     seeds = set(res.get("seeds", []))
     if len(seeds) < MIN_SEARCH_SEEDS:
