@@ -7,7 +7,8 @@ import torch
 
 from nasbench_meta.harness.batched import BatchedNet
 from nasbench_meta.harness.data import load_task
-from nasbench_meta.harness.train import default_device, score_curves, train_naive, train_seeds
+from nasbench_meta.harness.train import (default_device, library_versions, score_curves, train_naive,
+                                         train_seeds)
 
 EASY = "0,1,2,3|skip,skip,skip,gcn"   # one GCN on the raw features, then the output layers
 
@@ -69,6 +70,14 @@ def test_a_seed_is_bitwise_reproducible_on_the_gpu(cora):
     for x, y in zip(a, b):
         assert np.array_equal(x.val_loss, y.val_loss) and np.array_equal(x.train_loss, y.train_loss)
     assert torch.are_deterministic_algorithms_enabled() == before   # the caller's setting is back
+
+
+def test_cuda_runs_record_the_gpu_model_and_cuda_version(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 80GB HBM3")
+    monkeypatch.setattr(torch.version, "cuda", "13.0")
+    cuda = library_versions(torch.device("cuda"))
+    assert cuda["gpu"] == "NVIDIA H100 80GB HBM3" and cuda["cuda"] == "13.0" and "torch" in cuda
+    assert "gpu" not in library_versions(torch.device("cpu"))
 
 
 def test_runs_are_scored_at_the_lowest_validation_loss_epoch():

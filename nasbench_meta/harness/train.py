@@ -90,10 +90,15 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def library_versions() -> dict:
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__,
-            "nasbench_meta": nasbench_meta.__version__}
+def library_versions(device: "torch.device | None" = None) -> dict:
+    """Versions a run depends on; on CUDA also the CUDA version and the GPU model, which
+    timings (latency, training time) depend on."""
+    versions = {"python": platform.python_version(), "torch": torch.__version__,
+                "torch_geometric": torch_geometric.__version__,
+                "nasbench_meta": nasbench_meta.__version__}
+    if device is not None and device.type == "cuda":
+        versions.update(cuda=torch.version.cuda, gpu=torch.cuda.get_device_name(device))
+    return versions
 
 
 MAX_SEED = 2**63 - 1   # seeds are stored as int64 in the runs file
@@ -309,5 +314,5 @@ def _seed_run(arch: Architecture, task: str, seed: int, model: NasBenchGraphNet,
         valid_acc=valid_acc, test_acc=test_acc, best_epoch=best,
         params=sum(p.numel() for p in model.parameters()),
         latency_s=measure_latency(model, data), train_time_s=float(train_time),
-        trainer=trainer, device=str(device), versions=library_versions(),
+        trainer=trainer, device=str(device), versions=library_versions(device),
         train_loss=loss, val_curve=val, test_curve=test, val_loss=val_loss)
