@@ -11,7 +11,7 @@ from nasbench_meta.cli import harness
 from nasbench_meta.cli.main import main
 from nasbench_meta.harness.data import load_task
 from nasbench_meta.harness.runs import RunsStore
-from nasbench_meta.harness.train import train_naive, train_seeds
+from nasbench_meta.harness.train import default_device, train_naive, train_seeds
 
 
 def _main(argv: list[str]) -> int:
@@ -34,12 +34,15 @@ def test_run_trains_stores_and_reports(bench_root, planetoid_root, tmp_path, cap
     (row,) = out["architectures"]
     assert row["key"] == 88881 and row["seeds"] == 2 and 0 < row["table_test"] < 1
     assert out["summary"]["epochs"] == 2 and out["summary"]["seeds"] == [0, 1]
+    device = str(default_device())
+    assert out["summary"]["devices"] == [device] and row["device"] == device   # where it was measured
     assert len(RunsStore(runs).table()) == 2
     capsys.readouterr()
     assert _main([a for a in argv if a != "--json"]) == 0  # rerun: nothing new trained or stored
     assert len(RunsStore(runs).table()) == 2
     report = capsys.readouterr().out
     assert "0,1,2,3|skip,skip,skip,gcn" in report and "measured val" in report and "predicted" not in report
+    assert f"2 epochs, trained on {device}" in report
 
 
 def test_sample_needs_a_seed(bench_root, planetoid_root, tmp_path):

@@ -30,10 +30,13 @@ def measured(runs: "pd.DataFrame | Sequence[SeedRun]", task: str, keys: Sequence
     sel = df[(df.task == task) & df.key.isin(list(keys)) & df.seed.isin(list(seeds))
              & (df.epochs == epochs)].drop_duplicates(["key", "seed"])
     sel = sel.assign(diverged=sel.diverged_epoch >= 0)   # -1: never blew up
+    if "device" not in sel:
+        sel = sel.assign(device="")
     agg = sel.groupby("key").agg(
         measured_valid=("valid_acc", "mean"), measured_valid_std=("valid_acc", "std"),
         measured_test=("test_acc", "mean"), measured_test_std=("test_acc", "std"),
-        seeds=("seed", "count"), diverged=("diverged", "sum"))
+        seeds=("seed", "count"), diverged=("diverged", "sum"),
+        device=("device", lambda d: ",".join(sorted(set(d)))))
     return agg.reindex(pd.Index(list(keys), name="key"))
 
 
@@ -72,6 +75,7 @@ def compare_with_table(bench: Benchmark, task: str, keys: Sequence[int], *, seed
     summary = {
         "task": task, "architectures": len(keys), "measured": int(df.measured_test.notna().sum()),
         "seeds": seeds, "epochs": fidelity,
+        "devices": sorted({d for cell in df.device.dropna() for d in str(cell).split(",") if d}),
         "mae_table_test_points": _mae_points(df.table_test, df.measured_test),
         "median_abs_table_test_points": _mae_points(df.table_test, df.measured_test, "median"),
         "mae_table_valid_points": _mae_points(df.table_valid, df.measured_valid),
@@ -138,8 +142,9 @@ def format_report(df: pd.DataFrame, summary: dict) -> str:
             line += f"  {int(row.diverged)}/{int(row.seeds)} seeds blew up"
         lines.append(line)
     s = summary
+    devices = f", trained on {', '.join(s['devices'])}" if s.get("devices") else ""
     lines.append(f"{s['task']}: {s['measured']}/{s['architectures']} architectures measured, "
-                 f"seeds {s['seeds']}, {s['epochs']} epochs")
+                 f"seeds {s['seeds']}, {s['epochs']} epochs{devices}")
     if has_pred and s.get("prediction_scale", "score") == "rank":
         lines.append(f"predictor {s.get('predictor')} predicts a rank score (0-1, higher is better), "
                      f"not accuracy: Spearman vs measured validation {s['spearman_predictor_valid']:.3f}")
