@@ -130,7 +130,7 @@ def deterministic_kernels(device: torch.device) -> Iterator[None]:
 
     GAT's softmax and attention aggregation sum with atomics on a GPU, so without this a seed's
     curves differed from run to run (by up to 1.8e-3 in validation loss after 400 epochs on an
-    H100); with it they are bitwise reproducible, at 15-40% more time for GAT architectures.
+    H100); with it they are bitwise reproducible, at 15-25% more time for GAT architectures.
     ``warn_only``: an operation with no deterministic kernel warns instead of failing the run.
     """
     if device.type != "cuda":
