@@ -17,12 +17,16 @@ def add_benchmark(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--benchmark", default="nas-bench-graph", help="benchmark name (default: %(default)s)")
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (the option's name is in argparse's message)."""
+def _whole_number(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (the option's name is in argparse's message)."""
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -30,10 +34,7 @@ def positive_int(text: str) -> int:
 
 def seed_int(text: str) -> int:
     """argparse type: a seed, 0 .. 2**63 - 1 (what numpy, torch and the int64 runs file all take)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = _whole_number(text)
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"a seed must be from 0 to 2**63 - 1, got {value}")
     return value

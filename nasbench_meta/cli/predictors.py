@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nasbench_meta.benchmark import open_benchmark
 from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, positive_int, print_json, seed_int
+from nasbench_meta.plugins import SPEC_HELP
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -80,8 +81,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=None, help="JSON object of predictor options, e.g. '{\"n_estimators\": 200}'")
 
 
-_NAME_HELP = ("a name from `predictors list`, or your own Predictor subclass as "
-              "'package.module:ClassName' or 'path/to/file.py:ClassName'")
+_NAME_HELP = f"a name from `predictors list`, or your own Predictor subclass as {SPEC_HELP}"
 
 
 def _config(args: argparse.Namespace) -> dict:

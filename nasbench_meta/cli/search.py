@@ -9,9 +9,9 @@ import numpy as np
 from nasbench_meta.benchmark import open_benchmark
 from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, print_json
 from nasbench_meta.paths import data_root
+from nasbench_meta.plugins import SPEC_HELP
 
-METHOD_HELP = ("a built-in method (rs, re, ls, bananas, meta) or your own Method subclass as "
-               "'package.module:ClassName' or 'path/to/file.py:ClassName'")
+METHOD_HELP = f"a built-in method (rs, re, ls, bananas, meta) or your own Method subclass as {SPEC_HELP}"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
