@@ -232,10 +232,13 @@ class BatchedNet:
         bits = torch.empty(n_seeds, -(-per_seed // 4), dtype=torch.int64, device=h.device)
         for s, gen in enumerate(self.generators):   # contiguous per-seed draws: fast
             bits[s].random_(-2**63, None, generator=gen)
-        lanes = bits.view(torch.int16)[:, :per_seed].reshape([n_seeds] + shape)
+        lanes = bits.view(torch.int16)[:, :per_seed].reshape([n_seeds] + shape).movedim(0, seed_axis)
         dropped = math.ceil(p * 65536)
-        keep = (lanes >= dropped - 32768).movedim(0, seed_axis)
-        return (h * keep).mul_(65536 / (65536 - dropped))
+        # A float mask in h's own layout holding 0 or the scale: a bool mask is converted on
+        # every use (forward and backward), and a mask in another layout makes both products
+        # strided; each costs more than this one conversion.
+        mask = torch.empty_like(h).copy_(lanes).ge_(dropped - 32768).mul_(65536 / (65536 - dropped))
+        return h * mask
 
     def _bn(self, i: int, h: torch.Tensor) -> torch.Tensor:
         n, s, c = h.shape
@@ -313,7 +316,9 @@ class BatchedNet:
         a_src = (x * att_src[:, 0][None]).sum(-1)                             # (N, S, H)
         a_dst = (x * att_dst[:, 0][None]).sum(-1)
         src, dst = self.ctx.gat_edges[self.protocol.normalize]
-        alpha = F.leaky_relu(a_src[src] + a_dst[dst], 0.2)
+        # index_select, not a_src[src]: its backward sums per node in a fixed order, while the
+        # indexing backward adds with atomics on several CPU threads (runs differed in the last bits)
+        alpha = F.leaky_relu(a_src.index_select(0, src) + a_dst.index_select(0, dst), 0.2)
         alpha = softmax(alpha, dst, num_nodes=n, dim=0)                        # (E, S, H)
         bags = self.ctx.gat_bags(self.protocol.normalize, s * heads, rows)
         out = bags(x.view(n, s * heads, hc // heads), alpha.reshape(-1, s * heads))

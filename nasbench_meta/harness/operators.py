@@ -22,6 +22,10 @@ def csr_mm(a: tuple[torch.Tensor, torch.Tensor, torch.Tensor], h: torch.Tensor) 
     ``embedding_bag`` (sum of weighted rows) runs this 3-4x faster on CPU than torch.sparse.mm.
     """
     crow, col, vals = a
+    if not torch.is_grad_enabled():
+        # embedding_bag picks its slower, backward-ready kernel whenever h requires grad,
+        # even under no_grad (e.g. a parameter in the evaluation pass or in _SpMM.forward)
+        h = h.detach()
     return F.embedding_bag(col, h, crow, per_sample_weights=vals, mode="sum",
                            include_last_offset=True)
 
