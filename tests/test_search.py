@@ -9,7 +9,7 @@ import pytest
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.oracle import Observation, SearchOracle
 from nasbench_meta.search import Method, MethodError, SearchProblem, make_method, run_search, run_seeds
-from nasbench_meta.search.scoring import incumbent_index
+from nasbench_meta.search.scoring import score_run
 
 
 class GreedyMutation(Method):
@@ -180,9 +180,17 @@ def test_problem_neighbours_stay_inside_the_task(bench: Benchmark) -> None:
     assert len(problem.neighbours(key)) < len(bench.space.neighbours(key))
 
 
-def test_incumbent_is_the_first_best_by_validation() -> None:
-    values = np.array([0.5, 0.7, 0.6, 0.7, 0.9, 0.1])
-    assert incumbent_index(values).tolist() == [0, 1, 1, 1, 4, 4]
+def test_incumbent_is_the_first_best_by_validation(bench: Benchmark) -> None:
+    valid = bench.scores("cora", split="valid", seeds="mean")
+    test = bench.scores("cora", split="test", seeds="mean")
+    tied = [row for row in np.flatnonzero(valid == valid[0]) if test[row] != test[0]]  # same valid, other test
+    first, second = int(bench.keys[0]), int(bench.keys[tied[0]])
+    worse = int(bench.keys[np.nanargmin(valid)])
+    for order in ([first, second], [second, first]):
+        scores = score_run(bench, "cora", [worse, *order], [False] * 3, budget=4)
+        assert scores["incumbent"] == order[0]  # a tie does not replace the incumbent
+        assert scores["test"] == test[bench.row(order[0])]
+        assert scores["regret_test"][1:] == [scores["regret_test"][1]] * 3  # padded to the budget
 
 
 def test_regret_curves_follow_the_definition(bench: Benchmark) -> None:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-import numpy as np
-
 if TYPE_CHECKING:
     from nasbench_meta.benchmark import Benchmark
 
@@ -36,21 +34,9 @@ def reference(bench: "Benchmark", task: str) -> dict[str, Any]:
             "best_test_key": best_test_key, "seeds": SEEDS, "definition": REGRET_DEFINITION}
 
 
-def distinct_keys(keys: Sequence[int], repeated: Sequence[bool]) -> np.ndarray:
+def distinct_keys(keys: Sequence[int], repeated: Sequence[bool]) -> list[int]:
     """The keys that counted against the budget, in query order."""
-    keys = np.asarray(keys, dtype=np.int64)
-    return keys[~np.asarray(repeated, dtype=bool)] if len(keys) else keys
-
-
-def incumbent_index(values: np.ndarray) -> np.ndarray:
-    """For each prefix length t, the index of the first maximum of values[:t]."""
-    if len(values) == 0:
-        return np.zeros(0, dtype=np.int64)
-    running = np.maximum.accumulate(values)
-    improved = np.empty(len(values), dtype=bool)
-    improved[0] = True
-    np.greater(running[1:], running[:-1], out=improved[1:])
-    return np.flatnonzero(improved)[np.cumsum(improved) - 1]
+    return [key for key, again in zip(keys, repeated) if not again]
 
 
 def score_run(bench: "Benchmark", task: str, keys: Sequence[int], repeated: Sequence[bool],
@@ -58,26 +44,35 @@ def score_run(bench: "Benchmark", task: str, keys: Sequence[int], repeated: Sequ
     """Scores of one seed from its trajectory alone, looked up in the table.
 
     Curves have ``budget`` entries (index t-1 = after t distinct queries); a run that
-    stopped early keeps its last value.
+    stopped early keeps its last value. One pass of dict lookups: a search scores every
+    seed, and at a few hundred queries that beats a dozen small numpy calls.
     """
     ref = ref or reference(bench, task)
     queried = distinct_keys(keys, repeated)
-    if len(queried) == 0:
+    if not queried:
         raise ValueError("the trajectory holds no query: nothing to score")
-    rows = bench.rows(queried)
-    valid = np.asarray(bench.scores(task, split="valid", seeds=SEEDS))[rows]
-    test = np.asarray(bench.scores(task, split="test", seeds=SEEDS))[rows]
-    if np.isnan(valid).any() or np.isnan(test).any():
-        missing = queried[np.isnan(valid) | np.isnan(test)][:5].tolist()
-        raise ValueError(f"{task} has no result for key(s) {missing}: run verify() on these results")
-    inc = incumbent_index(valid)
-    inc = np.concatenate([inc, np.full(max(0, budget - len(inc)), inc[-1])])[:budget]
-    best = int(inc[-1])
+    valid_of = bench.score_map(task, split="valid", seeds=SEEDS)
+    test_of = bench.score_map(task, split="test", seeds=SEEDS)
+    best_valid, best_test = ref["best_valid"], ref["best_test"]
+    missing = [key for key in queried[budget:] if key not in valid_of or key not in test_of]
+    regret_valid, regret_test = [], []
+    incumbent, valid, test = -1, -float("inf"), 0.0
+    for key in queried[:budget]:
+        value, other = valid_of.get(key), test_of.get(key)
+        if value is None or other is None:
+            missing.append(key)
+        elif value > valid:  # strictly better: the first one found keeps a tie
+            incumbent, valid, test = key, value, other
+        regret_valid.append(best_valid - valid)
+        regret_test.append(best_test - test)
+    if missing:
+        raise ValueError(f"{task} has no result for key(s) {missing[:5]}: run verify() on these results")
+    pad = budget - len(queried)
     return {
-        "incumbent": int(queried[best]),
-        "incumbent_arch": bench.space.format(int(queried[best])),
-        "valid": float(valid[best]),
-        "test": float(test[best]),
-        "regret_valid": (ref["best_valid"] - valid[inc]).tolist(),
-        "regret_test": (ref["best_test"] - test[inc]).tolist(),
+        "incumbent": int(incumbent),
+        "incumbent_arch": bench.space.format(int(incumbent)),
+        "valid": valid,
+        "test": test,
+        "regret_valid": regret_valid + regret_valid[-1:] * pad,
+        "regret_test": regret_test + regret_test[-1:] * pad,
     }
