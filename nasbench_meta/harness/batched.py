@@ -3,7 +3,8 @@
 Same model, same maths as ``models.NasBenchGraphNet``; what changes is the order of work:
 
 - the seeds' parameters are stacked (leading seed axis) and every tensor is (nodes, seeds,
-  features), so one sparse product propagates all seeds and one batched matmul maps them;
+  features), so one sparse product propagates all seeds and one BLAS call per seed maps each
+  seed's slice in place;
 - graph operators are precomputed sparse matrices (``operators.py``);
 - the raw bag-of-words features stay sparse: the first layer is a sparse x dense product
   (dropout only touches stored values - the zeros stay zero either way), and all ops reading
@@ -133,19 +134,52 @@ def _lin(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> tor
 
 
 def _lin_sum(terms: list[tuple[torch.Tensor, torch.Tensor]], b: torch.Tensor | None = None) -> torch.Tensor:
-    """Sum of per-seed linear maps (+ bias (1, S, out)), as batched matmuls over the seed axis.
+    """Sum of per-seed linear maps (+ bias (1, S, out)): h (M, S, in), w (S, out, in) -> (M, S, out)."""
+    return _SeedLinear.apply(b, *(t for pair in terms for t in pair))
 
-    bmm reads the (M, S, in) inputs through strided views and the result stays a view of
-    its (S, M, out) buffer: no layout copies (einsum or cat would make one per term).
+
+class _SeedLinear(torch.autograd.Function):
+    """Per-seed linear maps as one BLAS call per seed and term, on strided views.
+
+    Each seed's (M, in) slice of an (M, S, in) tensor is a plain strided matrix, and so is
+    its slice of the (M, S, out) result, so matmuls read and write the seed-interleaved layout
+    in place. Measured on 2 CPU cores, forward and backward of a two-term (2708, 3, 256) map:
+    43 ms against 55 ms for bmm over transposed views, whose result also needed a layout copy
+    before the next op. Results match bmm's up to rounding.
     """
-    out = None
-    for h, w in terms:
-        a, wt = h.transpose(0, 1), w.transpose(1, 2)
-        if out is None:
-            out = torch.bmm(a, wt) if b is None else torch.baddbmm(b.transpose(0, 1), a, wt)
-        else:
-            out = torch.baddbmm(out, a, wt)
-    return out.transpose(0, 1)
+
+    @staticmethod
+    def forward(ctx, b: "torch.Tensor | None", *pairs: torch.Tensor) -> torch.Tensor:
+        hs, ws = pairs[0::2], pairs[1::2]
+        m, seeds, _ = hs[0].shape
+        out = hs[0].new_empty(m, seeds, ws[0].shape[1])
+        for j in range(seeds):
+            o = out[:, j]
+            if b is None:
+                torch.mm(hs[0][:, j], ws[0][j].t(), out=o)
+            else:
+                torch.addmm(b[0, j], hs[0][:, j], ws[0][j].t(), out=o)
+            for h, w in zip(hs[1:], ws[1:]):
+                o.addmm_(h[:, j], w[j].t())
+        ctx.has_bias = b is not None
+        ctx.save_for_backward(*pairs)
+        return out
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> tuple:
+        pairs, need = ctx.saved_tensors, ctx.needs_input_grad
+        grads: list = [g.sum(0, keepdim=True) if ctx.has_bias and need[0] else None]
+        for k in range(0, len(pairs), 2):
+            h, w = pairs[k], pairs[k + 1]
+            gh = g.new_empty(h.shape) if need[1 + k] else None
+            gw = g.new_empty(w.shape) if need[2 + k] else None
+            for j in range(g.shape[1]):
+                if gh is not None:
+                    torch.mm(g[:, j], w[j], out=gh[:, j])
+                if gw is not None:
+                    torch.mm(g[:, j].t(), h[:, j], out=gw[j])
+            grads += [gh, gw]
+        return tuple(grads)
 
 
 class BatchedNet:
@@ -310,11 +344,14 @@ class BatchedNet:
         """
         pre = f"ops.{i}."
         n, s, hc = xw.shape
-        att_src, att_dst = self.p(pre + "att_src"), self.p(pre + "att_dst")   # (S, 1, H, C)
-        heads = att_src.shape[2]
+        att = torch.cat([self.p(pre + "att_src")[:, 0], self.p(pre + "att_dst")[:, 0]], 1)  # (S, 2H, C)
+        heads = att.shape[1] // 2
         x = xw.contiguous().view(n, s, heads, hc // heads)
-        a_src = (x * att_src[:, 0][None]).sum(-1)                             # (N, S, H)
-        a_dst = (x * att_dst[:, 0][None]).sum(-1)
+        # Both logits of every head in one (N, hc) x (hc, 2H) matmul per seed, through a
+        # block-diagonal map: x is read once, and no (N, S, H, C) product is materialised.
+        picks = torch.eye(heads, dtype=att.dtype, device=att.device).repeat(2, 1)  # (2H, H)
+        logits = _lin(xw, (att[:, :, None, :] * picks[None, :, :, None]).reshape(s, 2 * heads, hc))
+        a_src, a_dst = logits[..., :heads], logits[..., heads:]                # (N, S, H) each
         src, dst = self.ctx.gat_edges[self.protocol.normalize]
         # index_select, not a_src[src]: its backward sums per node in a fixed order, while the
         # indexing backward adds with atomics on several CPU threads (runs differed in the last bits)
