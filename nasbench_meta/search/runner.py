@@ -80,31 +80,19 @@ def run_search(method: Method, bench: "Benchmark", task: str, *, budget: int, se
     clock, stall = time.perf_counter, 0
     method_s, tick = 0.0, clock()
     method.setup(problem, np.random.default_rng(seed))
-    ask, tell, query = method.ask, method.tell, oracle.query_batch
-    while True:  # the hot loop of microsecond methods: keep the runner's share per query small
+    ask, tell = method.ask, method.tell
+    while True:
         done = oracle.num_queries
         if done >= budget or (cost_budget is not None and oracle.total_cost >= cost_budget):
             break
-        want = batch_size if done + batch_size <= budget else budget - done
+        want = min(batch_size, budget - done)
         proposals = ask(want)
         method_s += clock() - tick  # the method's tell and ask since the last tick
-        if type(proposals) is not list:
-            proposals = list(proposals)
-        if not 0 < len(proposals) <= want:
-            raise MethodError(f"{method.name}.ask({want}) returned {len(proposals)} proposals; "
-                              f"return between 1 and {want}")
-        before = len(oracle.history)
-        try:
-            observations = query(proposals)
-        except (UnknownArchitectureError, KeyError, TypeError, ValueError) as exc:
-            raise _bad_proposal(method, oracle, proposals[len(oracle.history) - before], exc) from None
-        if oracle.num_queries > done:
-            stall = 0
-        else:
-            stall += len(observations)
-            if stall > max_stall:
-                raise MethodError(f"{method.name} proposed {stall} already-queried architectures in a row "
-                                  f"after {done} distinct queries; it is stuck")
+        observations = _query(oracle, method, proposals, want)
+        stall = 0 if oracle.num_queries > done else stall + len(observations)
+        if stall > max_stall:
+            raise MethodError(f"{method.name} proposed {stall} already-queried architectures in a row "
+                              f"after {done} distinct queries; it is stuck")
         tick = clock()
         tell(observations)
     method_s += clock() - tick
@@ -122,6 +110,15 @@ def _trajectory(revealed: list) -> Trajectory:
     return Trajectory(keys=keys, valid=valid, repeated=repeated, cost=cost)
 
 
-def _bad_proposal(method: Method, oracle: Any, bad: Any, exc: Exception) -> MethodError:
-    # The oracle revealed the batch up to the bad proposal; name it and why it was refused.
-    return MethodError(f"{method.name} proposed {bad!r}, which is not an architecture of {oracle.task}: {exc}")
+def _query(oracle: Any, method: Method, proposals: Any, want: int) -> list:
+    proposals = proposals if type(proposals) is list else list(proposals)
+    if not 0 < len(proposals) <= want:
+        raise MethodError(f"{method.name}.ask({want}) returned {len(proposals)} proposals; "
+                          f"return between 1 and {want}")
+    before = len(oracle.history)
+    try:
+        return oracle.query_batch(proposals)
+    except (UnknownArchitectureError, KeyError, TypeError, ValueError) as exc:
+        bad = proposals[len(oracle.history) - before]  # the batch is revealed up to the bad one
+        raise MethodError(f"{method.name} proposed {bad!r}, which is not an architecture of "
+                          f"{oracle.task}: {exc}") from None
