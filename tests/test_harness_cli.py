@@ -77,16 +77,27 @@ def test_report_says_which_seeds_blew_up(bench, bench_root, planetoid_root, tmp_
 
 
 BAD_OPTIONS = [
-    (["run", "--arch", "88881", "--epochs", "0"], "--epochs must be at least 1, got 0"),
-    (["run", "--arch", "88881", "--naive", "--epochs", "-1"], "--epochs must be at least 1, got -1"),
     (["run", "--arch", "88881", "--device", "foo"], "--device 'foo' is not a device the harness trains on"),
     (["run", "--arch", "88881", "--device", "cuda"],
      "CUDA is not available on this machine; use --device cpu or leave --device out"),
-    (["batch", "--sample", "-3", "--sample-seed", "0"], "--sample must be at least 1, got -3"),
-    (["batch", "--sample", "0", "--sample-seed", "0"], "--sample must be at least 1, got 0"),
-    (["batch", "--archs", "88881", "--executor", "pool", "--workers", "0"], "--workers must be at least 1"),
-    (["validate", "--predictor", "mean-rank", "--seed", "0", "--top", "0"], "--top must be at least 1, got 0"),
 ]
+BAD_COUNTS = [   # refused by argparse: usage error, exit code 2
+    (["run", "--arch", "88881", "--epochs", "0"], "--epochs: must be at least 1, got 0"),
+    (["run", "--arch", "88881", "--naive", "--epochs", "-1"], "--epochs: must be at least 1, got -1"),
+    (["batch", "--sample", "-3", "--sample-seed", "0"], "--sample: must be at least 1, got -3"),
+    (["batch", "--sample", "0", "--sample-seed", "0"], "--sample: must be at least 1, got 0"),
+    (["batch", "--archs", "88881", "--executor", "pool", "--workers", "0"], "--workers: must be at least 1, got 0"),
+    (["validate", "--predictor", "mean-rank", "--seed", "0", "--top", "0"], "--top: must be at least 1, got 0"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_COUNTS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_counts_below_one_are_usage_errors(bench_root, planetoid_root, tmp_path, capsys, argv, message):
+    runs = tmp_path / "r.h5"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["harness", *argv, "--seeds", "0", *_common(bench_root, planetoid_root, runs)])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    assert not runs.exists()
 
 
 @pytest.mark.parametrize("argv, message", BAD_OPTIONS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from nasbench_meta.benchmark import open_benchmark
-from nasbench_meta.cli.common import add_benchmark, add_json, add_root, print_json, seed_int
+from nasbench_meta.cli.common import add_benchmark, add_json, add_root, positive_int, print_json, seed_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--archs", nargs="+", help="architectures ('links|ops' or keys)")
     group.add_argument("--keys-file", help="text file with one key or 'links|ops' per line")
-    group.add_argument("--sample", type=int, help="train N architectures drawn at random")
+    group.add_argument("--sample", type=positive_int, help="train N architectures drawn at random")
     p.add_argument("--sample-seed", type=seed_int, help="seed of the --sample draw (required with it)")
     _add_common(p)
     _add_executor(p)
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("validate", help="train a predictor's top-k and compare with table and measurement")
     p.add_argument("--predictor", required=True, help="predictor name (see `predictors list`)")
-    p.add_argument("--top", type=int, default=5, help="architectures to train (default: %(default)s)")
+    p.add_argument("--top", type=positive_int, default=5, help="architectures to train (default: %(default)s)")
     p.add_argument("--shots", type=int, default=20,
                    help="support architectures of the task the predictor sees (default: %(default)s)")
     p.add_argument("--seed", type=seed_int, required=True, help="seed of the predictor's fit and support draw")
@@ -51,7 +51,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", default="cora", help="task to train on (default: %(default)s)")
     p.add_argument("--seeds", type=seed_int, nargs="+", default=[0, 1, 2],
                    help="training seeds, explicit (default: 0 1 2)")
-    p.add_argument("--epochs", type=int, default=None,
+    p.add_argument("--epochs", type=positive_int, default=None,
                    help="override the protocol's epochs (a lower fidelity, recorded with each run)")
     p.add_argument("--data-root", default=None,
                    help="Planetoid root holding <Name>/raw (default: $NASBENCH_META_DATA or "
@@ -68,7 +68,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def _add_executor(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", choices=("local", "pool", "dask"), default="local",
                    help="where jobs run (default: %(default)s)")
-    p.add_argument("--workers", type=int, default=2, help="pool / local Dask cluster size (default: %(default)s)")
+    p.add_argument("--workers", type=positive_int, default=2, help="pool / local Dask cluster size (default: %(default)s)")
     p.add_argument("--scheduler", default=None,
                    help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask)")
 
@@ -85,11 +85,7 @@ def _store(args: argparse.Namespace):
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    """Refuse, before any work, option values that would fail mid-way or train nothing."""
-    for option in ("epochs", "sample", "top", "workers"):
-        value = getattr(args, option, None)
-        if value is not None and value < 1:
-            raise ValueError(f"--{option} must be at least 1, got {value}")
+    """Refuse, before any work, a --device this machine does not have (counts are checked by argparse)."""
     if args.device is not None:
         _check_device(args.device, remote=bool(getattr(args, "scheduler", None)))
 

@@ -11,7 +11,8 @@ Same model, same maths as ``models.NasBenchGraphNet``; what changes is the order
   the raw input share that one product;
 - outputs are only computed for the rows a loss or metric reads: leaf ops, the concat layer
   and the post layers run on the training nodes in training and on validation + test nodes
-  in evaluation (they are row-wise, so the other rows are never needed);
+  in evaluation (they are row-wise, so the other rows are never needed; a leaf GAT maps and
+  attends only over the in-neighbours of those rows);
 - dropout draws from one generator per seed, so a seed's random draws do not depend on which
   other seeds share its batch (float sums may differ in the last bits with the batch size, and a
   run that blows up amplifies that: its divergence epoch can move).
@@ -29,7 +30,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import softmax
 
 from nasbench_meta.harness.models import NasBenchGraphNet
-from nasbench_meta.harness.operators import (EdgeBags, SparseOp, csr_mm, gat_edges, propagation_matrices,
+from nasbench_meta.harness.operators import (GatGraph, SparseOp, csr_mm, gat_edges, propagation_matrices,
                                               row_pointers, spmm)
 
 # Each op as terms (weight name, propagation kind or None for the identity), bias, activation.
@@ -61,7 +62,7 @@ class GraphContext:
     test_pos: torch.Tensor
     _restricted: dict = field(default_factory=dict)
     _blocks: dict = field(default_factory=dict)
-    _bags: dict = field(default_factory=dict)
+    _gat_graphs: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, data: Data, device: "str | torch.device") -> "GraphContext":
@@ -93,13 +94,12 @@ class GraphContext:
             self._restricted[kind, rows] = self.props[kind].restrict(self.rows[rows])
         return self._restricted[kind, rows]
 
-    def gat_bags(self, self_loops: bool, groups: int, rows: str | None) -> EdgeBags:
-        """GAT's aggregation for ``groups`` (seeds x heads) attention groups, onto ``rows``."""
-        if (self_loops, groups, rows) not in self._bags:
-            self._bags[self_loops, groups, rows] = EdgeBags.build(
-                self.gat_edges[self_loops], self.num_nodes, groups,
-                None if rows is None else self.rows[rows])
-        return self._bags[self_loops, groups, rows]
+    def gat_graph(self, self_loops: bool, rows: str | None) -> GatGraph:
+        """GAT's edges into ``rows`` (None: all nodes), over the nodes they read."""
+        if (self_loops, rows) not in self._gat_graphs:
+            self._gat_graphs[self_loops, rows] = GatGraph.build(
+                self.gat_edges[self_loops], self.num_nodes, None if rows is None else self.rows[rows])
+        return self._gat_graphs[self_loops, rows]
 
     def raw_block(self, seeds: int) -> tuple:
         """Index structure of the (N*S, S*in) matrix holding each seed's dropped-out features.
@@ -307,7 +307,8 @@ class BatchedNet:
         terms, bias = _TERMS[op]
         pre = f"ops.{i}."
         if op == "gat":
-            return self._gat(i, parts[0], rows)
+            graph = self.ctx.gat_graph(self.protocol.normalize, rows)
+            return self._gat(i, graph.table(parts[0]), graph)
         out = None
         for (_, kind), xw in zip(terms, parts):
             if kind is not None:
@@ -324,8 +325,9 @@ class BatchedNet:
             return h if rows is None else h[self.ctx.rows[rows]]
         terms, bias = _TERMS[op]
         pre = f"ops.{i}."
-        if op == "gat":
-            return self._op_on_product(i, op, [_lin(h, self._weight(pre, terms[0][0]))], rows)
+        if op == "gat":   # x @ W only on the nodes whose messages reach ``rows``
+            graph = self.ctx.gat_graph(self.protocol.normalize, rows)
+            return self._gat(i, _lin(graph.table(h), self._weight(pre, terms[0][0])), graph)
         products = []
         for name, kind in terms:
             if kind is not None:
@@ -336,8 +338,8 @@ class BatchedNet:
         out = _lin_sum(products, self._bias(pre, bias)[None])
         return F.relu(out) if op == "arma" else out
 
-    def _gat(self, i: int, xw: torch.Tensor, rows: str | None) -> torch.Tensor:
-        """GATConv (4 heads, concat, slope 0.2, no attention dropout) on x @ W.
+    def _gat(self, i: int, xw: torch.Tensor, graph: GatGraph) -> torch.Tensor:
+        """GATConv (4 heads, concat, slope 0.2, no attention dropout) on x @ W of ``graph``'s nodes.
 
         Attention logits are small (E, S, H); the aggregation is one weighted embedding_bag
         over every (seed, head) group, for the target rows only.
@@ -352,13 +354,13 @@ class BatchedNet:
         picks = torch.eye(heads, dtype=att.dtype, device=att.device).repeat(2, 1)  # (2H, H)
         logits = _lin(xw, (att[:, :, None, :] * picks[None, :, :, None]).reshape(s, 2 * heads, hc))
         a_src, a_dst = logits[..., :heads], logits[..., heads:]                # (N, S, H) each
-        src, dst = self.ctx.gat_edges[self.protocol.normalize]
+        if graph.targets is not None:
+            a_dst = a_dst.index_select(0, graph.targets)
         # index_select, not a_src[src]: its backward sums per node in a fixed order, while the
         # indexing backward adds with atomics on several CPU threads (runs differed in the last bits)
-        alpha = F.leaky_relu(a_src.index_select(0, src) + a_dst.index_select(0, dst), 0.2)
-        alpha = softmax(alpha, dst, num_nodes=n, dim=0)                        # (E, S, H)
-        bags = self.ctx.gat_bags(self.protocol.normalize, s * heads, rows)
-        out = bags(x.view(n, s * heads, hc // heads), alpha.reshape(-1, s * heads))
+        alpha = F.leaky_relu(a_src.index_select(0, graph.src) + a_dst.index_select(0, graph.dst), 0.2)
+        alpha = softmax(alpha, graph.dst, num_nodes=graph.num_targets, dim=0)   # (E, S, H)
+        out = graph.bags(s * heads)(x.view(n, s * heads, hc // heads), alpha.reshape(-1, s * heads))
         return out.view(-1, s, hc) + self._bias(pre, "bias")[None]
 
     # -- forward --------------------------------------------------------------------------
