@@ -68,9 +68,18 @@ def _models(arch, data, seeds, **protocol):
 @pytest.mark.parametrize("arch", ARCHS)
 def test_fast_forward_equals_reference(arch, cora):
     """The batched fast model computes what the reference PyG modules compute."""
+    _check_against_reference(arch, cora)
+
+
+def test_gat_without_self_loops_equals_reference(cora):
+    """GAT leaf and inner node on the edge list without self-loops (protocols that do not normalise)."""
+    _check_against_reference("0,1,1,2|gat,gat,sage,gat", cora, normalize=False)
+
+
+def _check_against_reference(arch, cora, **protocol):
     ctx = GraphContext.build(cora, "cpu")
     for training in (False, True):
-        models = _models(arch, cora, [0, 1], dropout=0.0)
+        models = _models(arch, cora, [0, 1], dropout=0.0, **protocol)
         for m in models:  # non-trivial BN statistics for the eval path
             for bn in m.bns:
                 bn.running_mean.normal_()
