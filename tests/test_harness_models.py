@@ -46,7 +46,8 @@ def test_model_is_built_from_the_canonical_architecture():
 
 # Every op, reading the raw input and reading a hidden node, as leaf and inner node.
 ARCHS = ["0,0,0,0|gat,gcn,gin,cheb", "0,0,0,0|sage,arma,graph,fc", "0,1,2,3|skip,gcn,gin,cheb",
-         "0,1,2,3|gat,sage,graph,arma", "0,1,1,2|fc,gat,fc,skip", "0,1,1,2|gcn,gat,sage,gat"]
+         "0,1,2,3|gat,sage,graph,arma", "0,1,1,2|fc,gat,fc,skip", "0,1,1,2|gcn,gat,sage,gat",
+         "0,0,1,1|arma,gat,cheb,sage"]   # raw-input ops both inner and leaf
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,9 @@ Same model, same maths as ``models.NasBenchGraphNet``; what changes is the order
   the raw input share that one product;
 - outputs are only computed for the rows a loss or metric reads: leaf ops, the concat layer
   and the post layers run on the training nodes in training and on validation + test nodes
-  in evaluation (they are row-wise, so the other rows are never needed; a leaf GAT maps and
-  attends only over the in-neighbours of those rows);
+  in evaluation (they are row-wise, so the other rows are never needed). A leaf GAT, and the
+  sparse product of leaf ops reading the raw input, run only on those rows' in-neighbours
+  (``operators.Window``: 644 of 2708 Cora nodes in training);
 - dropout draws from one generator per seed, so a seed's random draws do not depend on which
   other seeds share its batch (float sums may differ in the last bits with the batch size, and a
   run that blows up amplifies that: its divergence epoch can move).
@@ -30,7 +31,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import softmax
 
 from nasbench_meta.harness.models import NasBenchGraphNet
-from nasbench_meta.harness.operators import (GatGraph, SparseOp, csr_mm, gat_edges, propagation_matrices,
+from nasbench_meta.harness.operators import (GatGraph, SparseOp, Window, csr_mm, gat_edges, propagation_matrices,
                                               row_pointers, spmm)
 
 # Each op as terms (weight name, propagation kind or None for the identity), bias, activation.
@@ -63,6 +64,7 @@ class GraphContext:
     _restricted: dict = field(default_factory=dict)
     _blocks: dict = field(default_factory=dict)
     _gat_graphs: dict = field(default_factory=dict)
+    _windows: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, data: Data, device: "str | torch.device") -> "GraphContext":
@@ -86,35 +88,51 @@ class GraphContext:
             test_pos=data.test_mask.to(device)[ev].nonzero().view(-1),
         )
 
-    def prop(self, kind: str, rows: str | None) -> SparseOp:
-        """Propagation matrix ``kind``, restricted to the rows of ``rows`` (None: all)."""
+    def prop(self, kind: str, rows: str | None, windowed: bool = False) -> SparseOp:
+        """Propagation matrix ``kind``, restricted to the rows of ``rows`` (None: all); ``windowed``:
+        reading a tensor over ``window(rows)``'s nodes instead of all nodes."""
         if rows is None:
             return self.props[kind]
-        if (kind, rows) not in self._restricted:
-            self._restricted[kind, rows] = self.props[kind].restrict(self.rows[rows])
-        return self._restricted[kind, rows]
+        if (kind, rows, windowed) not in self._restricted:
+            self._restricted[kind, rows, windowed] = self.props[kind].restrict(
+                self.rows[rows], self.window(rows) if windowed else None)
+        return self._restricted[kind, rows, windowed]
+
+    def window(self, rows: str) -> Window:
+        """``rows`` and their in-neighbours: every node an op reads to compute ``rows``."""
+        if rows not in self._windows:
+            self._windows[rows] = Window.build(self.gat_edges[False], self.num_nodes, self.rows[rows])
+        return self._windows[rows]
 
     def gat_graph(self, self_loops: bool, rows: str | None) -> GatGraph:
         """GAT's edges into ``rows`` (None: all nodes), over the nodes they read."""
         if (self_loops, rows) not in self._gat_graphs:
             self._gat_graphs[self_loops, rows] = GatGraph.build(
-                self.gat_edges[self_loops], self.num_nodes, None if rows is None else self.rows[rows])
+                self.gat_edges[self_loops], self.num_nodes, None if rows is None else self.window(rows))
         return self._gat_graphs[self_loops, rows]
 
-    def raw_block(self, seeds: int) -> tuple:
-        """Index structure of the (N*S, S*in) matrix holding each seed's dropped-out features.
+    def raw_block(self, seeds: int, rows: str | None = None) -> tuple:
+        """Index structure of the (N*S, S*in) matrix holding each seed's dropped-out features,
+        for all N nodes or (``rows``) the M nodes of ``window(rows)``: (layout, transposed
+        layout, positions of its entries among the stored values (None: all), M).
 
         Row ``i*S + s``, column ``s*in + j``: seed s's copy of x[i, j]. Multiplying it by the
         seeds' stacked first-layer weights (S*in, out) gives all seeds' products at once.
         """
-        if seeds not in self._blocks:
+        if (seeds, rows) not in self._blocks:
             r, c, _ = self.x_coo
+            picks, n = None, self.num_nodes
+            if rows is not None:
+                window = self.window(rows)
+                picks = (window.pos[r] >= 0).nonzero().view(-1)
+                r, c, n = window.pos[r[picks]], c[picks], window.nodes.numel()
             s = torch.arange(seeds, device=r.device)[:, None]
-            rows = (r[None] * seeds + s).reshape(-1)
-            cols = (c[None] + s * self.in_dim).reshape(-1)
-            shape = (self.num_nodes * seeds, seeds * self.in_dim)
-            self._blocks[seeds] = (_csr_layout(rows, cols, shape), _csr_layout(cols, rows, shape[::-1]))
-        return self._blocks[seeds]
+            block_rows = (r[None] * seeds + s).reshape(-1)
+            block_cols = (c[None] + s * self.in_dim).reshape(-1)
+            shape = (n * seeds, seeds * self.in_dim)
+            self._blocks[seeds, rows] = (_csr_layout(block_rows, block_cols, shape),
+                                         _csr_layout(block_cols, block_rows, shape[::-1]), picks, n)
+        return self._blocks[seeds, rows]
 
 
 def _csr_layout(rows: torch.Tensor, cols: torch.Tensor, shape: tuple[int, int]) -> tuple:
@@ -182,6 +200,18 @@ class _SeedLinear(torch.autograd.Function):
         return tuple(grads)
 
 
+@dataclass
+class _RawGroup:
+    """Weights applied to the raw input, stacked in one (S, in, T) parameter ``param``: the terms
+    ``names`` (widths ``sizes``) of ops ``ops``; ``leaf``: leaf ops, computed on a window."""
+
+    param: str
+    ops: list[int]
+    names: list[str]
+    sizes: list[int]
+    leaf: bool
+
+
 class BatchedNet:
     """Seeds of one architecture as one model with stacked parameters."""
 
@@ -208,30 +238,34 @@ class BatchedNet:
         self._init_raw_weight()
 
     def _init_raw_weight(self) -> None:
-        """Move every weight applied to the raw features into one (S, in, T) parameter.
+        """Move the weights applied to the raw features into (S, in, T) parameters, one per group.
 
-        All of them multiply the same sparse input, so one product serves them all; keeping
+        All of them multiply the same sparse input, so one product serves a group; keeping
         them in the product's layout avoids re-packing 10-20 MB of weights every step. The
-        update rules (SGD, Adam, weight decay) are elementwise, so this changes nothing.
+        update rules (SGD, Adam, weight decay) are elementwise, so this changes nothing. Leaf
+        ops form their own group, whose product is only computed on the window of the rows
+        read (``GraphContext.window``).
         """
         links, ops = self.arch.links, self.arch.ops
         if self.protocol.num_pre:
-            names = ["pre.0.weight"]
-            self.raw_ops = []
+            groups = [("raw_weight", [], ["pre.0.weight"], False)]
         else:
-            self.raw_ops = [i for i in range(len(ops)) if self.raw[links[i]] and ops[i] != "skip"]
-            names = [f"ops.{i}.{w}" for i in self.raw_ops for w, _ in _TERMS[ops[i]][0]]
-        self.raw_names = names
-        if not names:
-            self.raw_weight = None
-            return
-        with torch.no_grad():
-            blocks = [self._weight("", n) for n in names]               # (S, out, in) each
-            self.raw_sizes = [b.shape[1] for b in blocks]
-            weight = torch.cat(blocks, dim=1).transpose(1, 2).contiguous()  # (S, in, T)
-        for n in names:
-            del self.params[n]
-        self.raw_weight = self.params["raw_weight"] = weight.requires_grad_()
+            raw_ops = [i for i in range(len(ops)) if self.raw[links[i]] and ops[i] != "skip"]
+            groups = []
+            for param, leaf in (("raw_weight", False), ("raw_weight_leaf", True)):
+                group = [i for i in raw_ops if ((i + 1) in self.leaves) == leaf]
+                groups.append((param, group, [f"ops.{i}.{w}" for i in group for w, _ in _TERMS[ops[i]][0]], leaf))
+        self.raw_groups: list[_RawGroup] = []
+        for param, group, names, leaf in groups:
+            if not names:
+                continue
+            with torch.no_grad():
+                blocks = [self._weight("", n) for n in names]               # (S, out, in) each
+                weight = torch.cat(blocks, dim=1).transpose(1, 2).contiguous()  # (S, in, T)
+            for n in names:
+                del self.params[n]
+            self.params[param] = weight.requires_grad_()
+            self.raw_groups.append(_RawGroup(param, group, names, [b.shape[1] for b in blocks], leaf))
 
     # -- helpers ----------------------------------------------------------------------------
     def p(self, name: str) -> torch.Tensor:
@@ -284,37 +318,41 @@ class BatchedNet:
         return out.view(n, s, c)
 
     # -- the raw (sparse) input -----------------------------------------------------------
-    def _raw_product(self) -> list[torch.Tensor]:
-        """x @ w for every raw-input weight, in one sparse product: [(N, S, out), ...]."""
-        w = self.raw_weight                                  # (S, in, T)
-        s, d, t = w.shape
-        n = self.ctx.num_nodes
-        vals = self.ctx.x_coo[2].expand(s, -1)
-        layout, layout_t = self.ctx.raw_block(s)
+    def _raw_values(self) -> torch.Tensor:
+        """(S, nnz) stored values of the raw features, dropped out once for every op reading them."""
+        vals = self.ctx.x_coo[2].expand(len(self.seeds), -1)
         if self.training and self.protocol.dropout > 0:
             vals = self._dropout(vals, seed_axis=0)
-        vals = vals.reshape(-1)
+        return vals
+
+    def _raw_product(self, group: "_RawGroup", vals: torch.Tensor, rows: str) -> list[torch.Tensor]:
+        """x @ w for every weight of ``group``, in one sparse product: [(M, S, out), ...] over all
+        nodes, or over ``window(rows)``'s nodes for a group of leaf ops."""
+        w = self.params[group.param]                        # (S, in, T)
+        s, d, t = w.shape
+        layout, layout_t, picks, n = self.ctx.raw_block(s, rows if group.leaf else None)
+        vals = (vals if picks is None else vals.index_select(1, picks)).reshape(-1)
         w = w.reshape(s * d, t)
         if torch.is_grad_enabled():
             out = spmm(_csr_from(layout, vals), _csr_from(layout_t, vals), w)
         else:
             out = csr_mm(_csr_from(layout, vals), w)
-        return list(out.view(n, s, t).split(self.raw_sizes, dim=2))
+        return list(out.view(n, s, t).split(group.sizes, dim=2))
 
     # -- ops ------------------------------------------------------------------------------
     def _op_on_product(self, i: int, op: str, parts: list[torch.Tensor], rows: str | None):
-        """Finish op ``i`` given its input already multiplied by each term's weight."""
+        """Finish op ``i`` given its input already multiplied by each term's weight: on all
+        nodes, or (a leaf, ``rows`` given) on the nodes of ``window(rows)``."""
         terms, bias = _TERMS[op]
         pre = f"ops.{i}."
-        if op == "gat":
-            graph = self.ctx.gat_graph(self.protocol.normalize, rows)
-            return self._gat(i, graph.table(parts[0]), graph)
+        if op == "gat":   # the window's nodes are the table GAT reads
+            return self._gat(i, parts[0], self.ctx.gat_graph(self.protocol.normalize, rows))
         out = None
         for (_, kind), xw in zip(terms, parts):
             if kind is not None:
-                y = self.ctx.prop(kind, rows)(xw.contiguous())
+                y = self.ctx.prop(kind, rows, windowed=True)(xw.contiguous())
             else:
-                y = xw if rows is None else xw[self.ctx.rows[rows]]
+                y = xw if rows is None else xw.index_select(0, self.ctx.window(rows).rows)
             out = y if out is None else out + y
         out = out + self._bias(pre, bias)[None]
         return F.relu(out) if op == "arma" else out
@@ -354,8 +392,8 @@ class BatchedNet:
         picks = torch.eye(heads, dtype=att.dtype, device=att.device).repeat(2, 1)  # (2H, H)
         logits = _lin(xw, (att[:, :, None, :] * picks[None, :, :, None]).reshape(s, 2 * heads, hc))
         a_src, a_dst = logits[..., :heads], logits[..., heads:]                # (N, S, H) each
-        if graph.targets is not None:
-            a_dst = a_dst.index_select(0, graph.targets)
+        if graph.window is not None:
+            a_dst = a_dst.index_select(0, graph.window.rows)
         # index_select, not a_src[src]: its backward sums per node in a fixed order, while the
         # indexing backward adds with atomics on several CPU threads (runs differed in the last bits)
         alpha = F.leaky_relu(a_src.index_select(0, graph.src) + a_dst.index_select(0, graph.dst), 0.2)
@@ -369,17 +407,19 @@ class BatchedNet:
         links, ops = self.arch.links, self.arch.ops
         outs: dict[int, torch.Tensor | None] = {0: None}   # None: the raw sparse input
         pre_layers = self.protocol.num_pre
+        vals = self._raw_values() if self.raw_groups else None
         if pre_layers:
-            h = self._raw_product()[0] + self._bias("pre.0.", "bias")[None]
+            h = self._raw_product(self.raw_groups[0], vals, rows)[0] + self._bias("pre.0.", "bias")[None]
             for k in range(1, pre_layers):
                 h = F.elu(h) if k == pre_layers - 1 else h
                 h = _lin(h, self.p(f"pre.{k}.weight"), self._bias(f"pre.{k}.", "bias")[None])
             outs[0] = h
         parts: dict[int, list[torch.Tensor]] = {}
-        if self.raw_ops:
-            chunks = iter(self._raw_product())
-            for i in self.raw_ops:
-                parts[i] = [next(chunks) for _ in _TERMS[ops[i]][0]]
+        if not pre_layers:
+            for group in self.raw_groups:
+                chunks = iter(self._raw_product(group, vals, rows))
+                for i in group.ops:
+                    parts[i] = [next(chunks) for _ in _TERMS[ops[i]][0]]
         for i, (op, link) in enumerate(zip(ops, links)):
             node_rows = rows if (i + 1) in self.leaves else None
             if self.raw[i + 1]:
@@ -425,8 +465,8 @@ class BatchedNet:
         """Copy each seed's trained parameters and BN statistics back into its module."""
         with torch.no_grad():
             raw = {}
-            if self.raw_weight is not None:
-                for name, w in zip(self.raw_names, self.raw_weight.split(self.raw_sizes, dim=2)):
+            for group in self.raw_groups:
+                for name, w in zip(group.names, self.params[group.param].split(group.sizes, dim=2)):
                     raw[name] = w.transpose(1, 2)                    # (S, out, in)
             for s, model in enumerate(models):
                 for name, value in model.named_parameters():

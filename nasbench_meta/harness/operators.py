@@ -89,14 +89,17 @@ class SparseOp:
         return cls(csr(rows, cols, vals, shape), csr(cols, rows, vals, (shape[1], shape[0])),
                    shape)
 
-    def restrict(self, keep: torch.Tensor) -> "SparseOp":
-        """Only the rows ``keep`` (sorted node indices) of the matrix."""
+    def restrict(self, keep: torch.Tensor, window: "Window | None" = None) -> "SparseOp":
+        """Only the rows ``keep`` (sorted node indices) of the matrix; with ``window`` (built for
+        those rows), its columns renumbered to the window's nodes."""
         crow, cols, vals = self.a
         rows = torch.repeat_interleave(torch.arange(self.shape[0], device=crow.device), crow.diff())
         pos = renumbering(keep, self.shape[0])
         sel = pos[rows] >= 0
-        return SparseOp.from_coo(pos[rows[sel]], cols[sel], vals[sel],
-                                 (keep.numel(), self.shape[1]))
+        cols, width = cols[sel], self.shape[1]
+        if window is not None:
+            cols, width = window.position(cols), window.nodes.numel()
+        return SparseOp.from_coo(pos[rows[sel]], cols, vals[sel], (keep.numel(), width))
 
     def __call__(self, h: torch.Tensor) -> torch.Tensor:
         n, s, c = h.shape
@@ -134,16 +137,39 @@ def gat_edges(edge_index: torch.Tensor, num_nodes: int, self_loops: bool) -> tor
 
 
 @dataclass
-class GatGraph:
-    """GAT's in-edges of a set of target nodes, renumbered over the nodes those edges read.
-
-    A leaf op's output is only read on the rows a loss or metric uses, and those rows'
-    messages come from their in-neighbours alone: x @ W and the attention are only needed
-    there (644 of 2708 Cora nodes for the 140 training nodes).
+class Window:
+    """Target nodes with their in-neighbours: all that any op of the space reads to compute the
+    targets' outputs (its propagation matrices and GAT's edges all come from the graph's edges,
+    plus self-loops). A leaf op's output is only read on the rows a loss or metric uses, so
+    its input transform is only needed here: 644 of 2708 Cora nodes for the 140 training nodes.
     """
 
-    nodes: "torch.Tensor | None"    # node of each table row (None: every node, in order)
-    targets: "torch.Tensor | None"  # table row of each target node (None: target i is row i)
+    nodes: torch.Tensor  # sorted node indices
+    pos: torch.Tensor    # (num_nodes,) each node's position in ``nodes``, -1 outside
+    rows: torch.Tensor   # each target's position in ``nodes``
+
+    @classmethod
+    def build(cls, edge_index: torch.Tensor, num_nodes: int, rows: torch.Tensor) -> "Window":
+        src, dst = edge_index
+        into = renumbering(rows, num_nodes)[dst] >= 0
+        nodes = torch.unique(torch.cat([src[into], rows]))   # sorted
+        pos = renumbering(nodes, num_nodes)
+        return cls(nodes, pos, pos[rows])
+
+    def position(self, nodes: torch.Tensor) -> torch.Tensor:
+        """Positions of ``nodes`` in the window; every one must lie in it."""
+        out = self.pos[nodes]
+        if bool((out < 0).any()):
+            raise ValueError("nodes outside the window: it was built from other edges")
+        return out
+
+
+@dataclass
+class GatGraph:
+    """GAT's in-edges of the target nodes, over the table of nodes those edges read: every
+    node (``window=None``), or a window's nodes, in which the targets are ``window.rows``."""
+
+    window: "Window | None"
     src: torch.Tensor               # (E',) table row of each edge's source
     dst: torch.Tensor               # (E',) index of each edge's target among the targets
     num_sources: int
@@ -151,21 +177,18 @@ class GatGraph:
     _bags: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, edge_index: torch.Tensor, num_nodes: int, rows: "torch.Tensor | None" = None) -> "GatGraph":
-        """Edges into ``rows`` (sorted node indices; None: every node)."""
+    def build(cls, edge_index: torch.Tensor, num_nodes: int, window: "Window | None" = None) -> "GatGraph":
         src, dst = edge_index
-        if rows is None:
-            return cls(None, None, src, dst, num_nodes, num_nodes)
-        target = renumbering(rows, num_nodes)
+        if window is None:
+            return cls(None, src, dst, num_nodes, num_nodes)
+        target = renumbering(window.nodes[window.rows], num_nodes)
         keep = target[dst] >= 0
-        src, dst = src[keep], target[dst[keep]]
-        nodes = torch.unique(torch.cat([src, rows]))   # sorted
-        table = renumbering(nodes, num_nodes)
-        return cls(nodes, table[rows], table[src], dst, nodes.numel(), rows.numel())
+        return cls(window, window.position(src[keep]), target[dst[keep]], window.nodes.numel(),
+                   window.rows.numel())
 
     def table(self, x: torch.Tensor) -> torch.Tensor:
         """The rows of a per-node tensor that this graph reads."""
-        return x if self.nodes is None else x.index_select(0, self.nodes)
+        return x if self.window is None else x.index_select(0, self.window.nodes)
 
     def bags(self, groups: int) -> "EdgeBags":
         if groups not in self._bags:
