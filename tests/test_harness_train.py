@@ -130,3 +130,11 @@ def test_runs_that_blow_up_say_when_and_stop_costing_compute(planetoid_root, mon
         assert (a.valid_acc, a.test_acc, a.best_epoch) == (b.valid_acc, b.test_acc, b.best_epoch)
     (healthy,) = train_seeds(EASY, "citeseer", citeseer, [0], epochs=5)
     assert healthy.diverged_epoch is None
+
+
+@pytest.mark.parametrize("arch", ["0,0,0,0|sage,arma,graph,fc", "0,0,0,0|gat,gcn,gin,cheb", "0,0,1,1|arma,gat,cheb,sage"])
+def test_every_op_reading_the_raw_input_trains(cora, arch):
+    # Each raw-input weight is a parameter of its own, updated in place by the optimiser (ARMA's
+    # layout once made one a view of another tensor, which in-place updates refuse).
+    (run,) = train_seeds(arch, "cora", cora, [0], epochs=5)
+    assert np.isfinite(run.train_loss).all() and run.train_loss[-1] < run.train_loss[0]
