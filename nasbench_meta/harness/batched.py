@@ -8,7 +8,7 @@ Same model, same maths as ``models.NasBenchGraphNet``; what changes is the order
 - graph operators are precomputed sparse matrices (``operators.py``);
 - the raw bag-of-words features stay sparse: the first layer is a sparse x dense product
   (dropout only touches stored values - the zeros stay zero either way), and all ops reading
-  the raw input share that one product;
+  the raw input share its layout and dropped-out values (one product per weight);
 - outputs are only computed for the rows a loss or metric reads: leaf ops, the concat layer
   and the post layers run on the training nodes in training and on validation + test nodes
   in evaluation (they are row-wise, so the other rows are never needed). A leaf GAT, and the
