@@ -104,6 +104,22 @@ def _check_against_reference(arch, cora, **protocol):
                         assert err <= 1e-3 * scale, name
 
 
+def test_dropout_on_a_window_keeps_each_seeds_stream(cora):
+    """A leaf's hidden input is dropped out on the rows it reads only, with the mask those rows
+    get when every row is computed: a seed's run does not depend on which rows are."""
+    ctx = GraphContext.build(cora, "cpu")
+    nodes = ctx.window("train").nodes
+    h = torch.ones(cora.num_nodes, 2, 8)
+
+    def dropped(rows, among=None):
+        net = BatchedNet(_models("0,1,2,3|gcn,gcn,gcn,gcn", cora, [0, 1]), [0, 1], ctx)
+        return net._dropout(h[rows], seed_axis=1, among=among)
+
+    full = dropped(slice(None))
+    assert 0 < float((full == 0).float().mean()) < 1
+    torch.testing.assert_close(dropped(nodes, among=(cora.num_nodes, nodes)), full[nodes], rtol=0, atol=0)
+
+
 def test_pre_and_post_layers_match_reference(cora):
     """Protocols with pre-processing and two post layers (other tasks) on the same graph."""
     ctx = GraphContext.build(cora, "cpu")

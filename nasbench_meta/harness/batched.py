@@ -11,9 +11,10 @@ Same model, same maths as ``models.NasBenchGraphNet``; what changes is the order
   the raw input share its layout and dropped-out values (one product per weight);
 - outputs are only computed for the rows a loss or metric reads: leaf ops, the concat layer
   and the post layers run on the training nodes in training and on validation + test nodes
-  in evaluation (they are row-wise, so the other rows are never needed). A leaf GAT, and the
-  sparse product of leaf ops reading the raw input, run only on those rows' in-neighbours
-  (``operators.Window``: 644 of 2708 Cora nodes in training);
+  in evaluation (they are row-wise, so the other rows are never needed). A leaf GAT, the
+  sparse product of leaf ops reading the raw input, and the ReLU and dropout of a leaf's
+  hidden input run only on those rows' in-neighbours (``operators.Window``: 644 of 2708 Cora
+  nodes in training); BatchNorm's training statistics still come from every row;
 - dropout draws from one generator per seed, so a seed's random draws do not depend on which
   other seeds share its batch (float sums may differ in the last bits with the batch size, and a
   run that blows up amplifies that: its divergence epoch can move).
@@ -88,15 +89,14 @@ class GraphContext:
             test_pos=data.test_mask.to(device)[ev].nonzero().view(-1),
         )
 
-    def prop(self, kind: str, rows: str | None, windowed: bool = False) -> SparseOp:
-        """Propagation matrix ``kind``, restricted to the rows of ``rows`` (None: all); ``windowed``:
-        reading a tensor over ``window(rows)``'s nodes instead of all nodes."""
+    def prop(self, kind: str, rows: str | None) -> SparseOp:
+        """Propagation matrix ``kind`` over all nodes (``rows`` None), or its rows ``rows``
+        reading a tensor over ``window(rows)``'s nodes."""
         if rows is None:
             return self.props[kind]
-        if (kind, rows, windowed) not in self._restricted:
-            self._restricted[kind, rows, windowed] = self.props[kind].restrict(
-                self.rows[rows], self.window(rows) if windowed else None)
-        return self._restricted[kind, rows, windowed]
+        if (kind, rows) not in self._restricted:
+            self._restricted[kind, rows] = self.props[kind].restrict(self.rows[rows], self.window(rows))
+        return self._restricted[kind, rows]
 
     def window(self, rows: str) -> Window:
         """``rows`` and their in-neighbours: every node an op reads to compute ``rows``."""
@@ -284,23 +284,29 @@ class BatchedNet:
         b = self.p(prefix + name)
         return b.reshape(b.shape[0], -1)
 
-    def _dropout(self, h: torch.Tensor, seed_axis: int) -> torch.Tensor:
+    def _dropout(self, h: torch.Tensor, seed_axis: int, among: "tuple[int, torch.Tensor] | None" = None) -> torch.Tensor:
         """Dropout with each seed's own generator (so batching does not change a seed's run).
 
         Keep/drop comes from 16-bit random lanes, four per 64-bit draw: drawing a float per
         element costs several times more. The drop rate is p rounded up to a multiple of
-        2^-16 and the scale uses that exact rate, so the output stays unbiased.
+        2^-16 and the scale uses that exact rate, so the output stays unbiased. ``among``
+        = (n, nodes): ``h`` holds the rows ``nodes`` of an n-row tensor (seed axis 1); lanes are
+        drawn for all n rows, so a seed's stream does not depend on which rows are computed.
         """
         p = self.protocol.dropout
         if not self.training or p == 0:
             return h
         shape = list(h.shape)
+        if among is not None:
+            shape[0] = among[0]
         n_seeds = shape.pop(seed_axis)
-        per_seed = h.numel() // n_seeds
+        per_seed = math.prod(shape)
         bits = torch.empty(n_seeds, -(-per_seed // 4), dtype=torch.int64, device=h.device)
         for s, gen in enumerate(self.generators):   # contiguous per-seed draws: fast
             bits[s].random_(-2**63, None, generator=gen)
         lanes = bits.view(torch.int16)[:, :per_seed].reshape([n_seeds] + shape).movedim(0, seed_axis)
+        if among is not None:
+            lanes = lanes.index_select(0, among[1])
         dropped = math.ceil(p * 65536)
         # A float mask in h's own layout holding 0 or the scale: a bool mask is converted on
         # every use (forward and backward), and a mask in another layout makes both products
@@ -316,6 +322,20 @@ class BatchedNet:
             self.buffers[pre + "running_var"].view(-1), self.p(pre + "weight").reshape(-1),
             self.p(pre + "bias").reshape(-1), self.training, 0.1, 1e-5)
         return out.view(n, s, c)
+
+    def _hidden_input(self, i: int, h: torch.Tensor, nodes: "torch.Tensor | None") -> torch.Tensor:
+        """BatchNorm -> ReLU -> dropout of op ``i``'s input, on all rows or only on ``nodes``.
+
+        Training statistics need every row, so BatchNorm runs on all of them there; ReLU and
+        dropout (and, in evaluation, the row-wise BatchNorm too) run on ``nodes`` only.
+        """
+        if nodes is None:
+            return self._dropout(F.relu(self._bn(i, h)), seed_axis=1)
+        if self.training:
+            h = self._bn(i, h).index_select(0, nodes)
+        else:
+            h = self._bn(i, h.index_select(0, nodes))
+        return self._dropout(F.relu(h), seed_axis=1, among=(self.ctx.num_nodes, nodes))
 
     # -- the raw (sparse) input -----------------------------------------------------------
     def _raw_values(self) -> torch.Tensor:
@@ -351,28 +371,35 @@ class BatchedNet:
         out = None
         for (_, kind), xw in zip(terms, parts):
             if kind is not None:
-                y = self.ctx.prop(kind, rows, windowed=True)(xw)
+                y = self.ctx.prop(kind, rows)(xw)
             else:
                 y = xw if rows is None else xw.index_select(0, self.ctx.window(rows).rows)
             out = y if out is None else out + y
         out = out + self._bias(pre, bias)[None]
         return F.relu(out) if op == "arma" else out
 
+    def _hidden_nodes(self, op: str, rows: str | None) -> "torch.Tensor | None":
+        """The nodes whose input op ``op`` reads to compute ``rows`` (None: all nodes)."""
+        if rows is None:
+            return None
+        return self.ctx.rows[rows] if op == "skip" else self.ctx.window(rows).nodes
+
     def _op_on_hidden(self, i: int, op: str, h: torch.Tensor, rows: str | None):
-        """Op ``i`` on a dense input: propagate first (cheap on few rows), then one matmul."""
+        """Op ``i`` on a dense input over ``_hidden_nodes(op, rows)``: propagate first (cheap on
+        few rows), then one matmul."""
         if op == "skip":
-            return h if rows is None else h[self.ctx.rows[rows]]
+            return h
         terms, bias = _TERMS[op]
         pre = f"ops.{i}."
         if op == "gat":   # x @ W only on the nodes whose messages reach ``rows``
             graph = self.ctx.gat_graph(self.protocol.normalize, rows)
-            return self._gat(i, _lin(graph.table(h), self._weight(pre, terms[0][0])), graph)
+            return self._gat(i, _lin(h, self._weight(pre, terms[0][0])), graph)
         products = []
         for name, kind in terms:
             if kind is not None:
                 x = self.ctx.prop(kind, rows)(h)
             else:
-                x = h if rows is None else h[self.ctx.rows[rows]]
+                x = h if rows is None else h.index_select(0, self.ctx.window(rows).rows)
             products.append((x, self._weight(pre, name)))
         out = _lin_sum(products, self._bias(pre, bias)[None])
         return F.relu(out) if op == "arma" else out
@@ -428,9 +455,9 @@ class BatchedNet:
             elif i in parts:
                 outs[i + 1] = self._op_on_product(i, op, parts[i], node_rows)
             else:
-                h = self._dropout(F.relu(self._bn(i, outs[link])), seed_axis=1)
+                h = self._hidden_input(i, outs[link], self._hidden_nodes(op, node_rows))
                 outs[i + 1] = self._op_on_hidden(i, op, h, node_rows)
-        x = F.relu(torch.cat([outs[j] for j in self.leaves], dim=2))
+        x = torch.cat([outs[j] for j in self.leaves], dim=2).relu_()   # cat made a new tensor
         num_pro = self.protocol.num_pro
         if num_pro == 1:
             return _lin(x, *self._fc_then_post())

@@ -186,10 +186,6 @@ class GatGraph:
         return cls(window, window.position(src[keep]), target[dst[keep]], window.nodes.numel(),
                    window.rows.numel())
 
-    def table(self, x: torch.Tensor) -> torch.Tensor:
-        """The rows of a per-node tensor that this graph reads."""
-        return x if self.window is None else x.index_select(0, self.window.nodes)
-
     def bags(self, groups: int) -> "EdgeBags":
         if groups not in self._bags:
             self._bags[groups] = EdgeBags.build(self.src, self.dst, self.num_sources, self.num_targets, groups)
