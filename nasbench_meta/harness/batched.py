@@ -98,6 +98,13 @@ class GraphContext:
             self._restricted[kind, rows] = self.props[kind].restrict(self.rows[rows], self.window(rows))
         return self._restricted[kind, rows]
 
+    def propagate(self, kind: str | None, x: torch.Tensor, rows: str | None) -> torch.Tensor:
+        """One term of an op: propagation ``kind`` (None: the identity) of ``x``, a tensor over
+        all nodes (``rows`` None) or over ``window(rows)``'s nodes, onto all nodes or ``rows``."""
+        if kind is not None:
+            return self.prop(kind, rows)(x)
+        return x if rows is None else x.index_select(0, self.window(rows).rows)
+
     def window(self, rows: str) -> Window:
         """``rows`` and their in-neighbours: every node an op reads to compute ``rows``."""
         if rows not in self._windows:
@@ -370,10 +377,7 @@ class BatchedNet:
             return self._gat(i, parts[0], self.ctx.gat_graph(self.protocol.normalize, rows))
         out = None
         for (_, kind), xw in zip(terms, parts):
-            if kind is not None:
-                y = self.ctx.prop(kind, rows)(xw)
-            else:
-                y = xw if rows is None else xw.index_select(0, self.ctx.window(rows).rows)
+            y = self.ctx.propagate(kind, xw, rows)
             out = y if out is None else out + y
         out = out + self._bias(pre, bias)[None]
         return F.relu(out) if op == "arma" else out
@@ -394,13 +398,7 @@ class BatchedNet:
         if op == "gat":   # x @ W only on the nodes whose messages reach ``rows``
             graph = self.ctx.gat_graph(self.protocol.normalize, rows)
             return self._gat(i, _lin(h, self._weight(pre, terms[0][0])), graph)
-        products = []
-        for name, kind in terms:
-            if kind is not None:
-                x = self.ctx.prop(kind, rows)(h)
-            else:
-                x = h if rows is None else h.index_select(0, self.ctx.window(rows).rows)
-            products.append((x, self._weight(pre, name)))
+        products = [(self.ctx.propagate(kind, h, rows), self._weight(pre, name)) for name, kind in terms]
         out = _lin_sum(products, self._bias(pre, bias)[None])
         return F.relu(out) if op == "arma" else out
 

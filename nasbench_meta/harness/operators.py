@@ -89,17 +89,15 @@ class SparseOp:
         return cls(csr(rows, cols, vals, shape), csr(cols, rows, vals, (shape[1], shape[0])),
                    shape)
 
-    def restrict(self, keep: torch.Tensor, window: "Window | None" = None) -> "SparseOp":
-        """Only the rows ``keep`` (sorted node indices) of the matrix; with ``window`` (built for
-        those rows), its columns renumbered to the window's nodes."""
+    def restrict(self, keep: torch.Tensor, window: "Window") -> "SparseOp":
+        """Only the rows ``keep`` (sorted node indices) of the matrix, its columns renumbered to
+        the nodes of ``window`` (built for those rows)."""
         crow, cols, vals = self.a
         rows = torch.repeat_interleave(torch.arange(self.shape[0], device=crow.device), crow.diff())
         pos = renumbering(keep, self.shape[0])
         sel = pos[rows] >= 0
-        cols, width = cols[sel], self.shape[1]
-        if window is not None:
-            cols, width = window.position(cols), window.nodes.numel()
-        return SparseOp.from_coo(pos[rows[sel]], cols, vals[sel], (keep.numel(), width))
+        return SparseOp.from_coo(pos[rows[sel]], window.position(cols[sel]), vals[sel],
+                                 (keep.numel(), window.nodes.numel()))
 
     def __call__(self, h: torch.Tensor) -> torch.Tensor:
         n, s, c = h.shape
