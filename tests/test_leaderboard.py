@@ -90,6 +90,24 @@ def test_second_entry_is_ranked_against_the_first(board, bench, rs2_results):
         assert sum(r.avg_rank[b] for r in nb.rows) == pytest.approx(3.0)  # ranks 1 and 2 per task
     readme = (board / "nas-bench-graph" / "nas" / "README.md").read_text()
     assert "Random search B" in readme
+    assert nb.significance == {} and "Are the rank differences significant?" not in readme  # 2 entries: no test
+
+
+def test_board_says_which_rank_gaps_are_significant() -> None:
+    # The repository's board: five verified baselines on the 8 required tasks.
+    from nasbench_meta.leaderboard.boards import nas_board
+
+    store = BoardStore(Path(__file__).resolve().parents[1] / "leaderboards", "nas-bench-graph", "nas")
+    nb = nas_board("nas-bench-graph", store.entries())
+    assert sorted(nb.significance) == [20, 50, 100]
+    for budget, test in nb.significance.items():
+        assert test.num_tasks == 8 and test.average_ranks.tolist() == [r.avg_rank[budget] for r in nb.rows]
+    meta, rs = nb.rows[0].entry.method["name"], "Random search"
+    early, late = nb.significance[20], nb.significance[100]
+    assert early.friedman_p < 0.05 and early.differ(f"{meta} 1", f"{rs} 1")   # warm start vs random at 20
+    assert late.friedman_p > 0.05 and late.groups() == [late.methods]            # no gap shown at 100
+    readme = (store.dir / "README.md").read_text()
+    assert "Are the rank differences significant?" in readme and "plots/critical_difference.svg" in readme
 
 
 def _bad(results: list[dict], task: str = "cora") -> tuple[list[dict], dict]:

@@ -1,10 +1,11 @@
-"""Report numbers: standard errors and average ranks."""
+"""Report numbers: standard errors, average ranks and the significance of rank differences."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nasbench_meta.search.report import average_ranks, mean_se, summary
+from nasbench_meta.search.report import average_ranks, critical_difference, make_report, mean_se, summary
+from nasbench_meta.search.significance import nemenyi_critical_difference, rank_test
 
 
 def fake(method: str, task: str, curves: list[list[float]]) -> dict:
@@ -25,3 +26,47 @@ def test_average_rank_over_tasks() -> None:
     assert ranks.loc[2].tolist() == [1.25, 1.75]  # task b ties at 2 queries
     frame = summary(table, [2])
     assert frame.set_index(["task", "method"]).loc[("a", "x"), "mean"] == 1.0
+
+
+def test_critical_difference_matches_demsars_table() -> None:
+    # Demšar (2006), table 5(a): q_0.05 = 2.343 for 3 methods, 2.728 for 5, 3.164 for 10
+    for k, q in [(3, 2.343), (5, 2.728), (10, 3.164)]:
+        assert nemenyi_critical_difference(k, 8) == pytest.approx(q * np.sqrt(k * (k + 1) / 48), rel=1e-3)
+
+
+def test_rank_test_on_a_consistent_order() -> None:
+    losses = np.array([[0.1, 0.2, 0.3], [1.0, 2.0, 3.0], [0.0, 0.5, 0.9], [5.0, 6.0, 7.0]])
+    test = rank_test(losses, ["a", "b", "c"])
+    assert test.average_ranks.tolist() == [1.0, 2.0, 3.0]
+    assert test.friedman_statistic == pytest.approx(8.0)        # 12N/(k(k+1)) sum R^2 - 3N(k+1)
+    assert test.friedman_p == pytest.approx(np.exp(-4.0))       # chi-square, 2 degrees of freedom
+    assert test.differ("a", "c") and not test.differ("a", "b")  # CD = 2.343 sqrt(12/24) = 1.66
+    assert test.groups() == [["a", "b"], ["b", "c"]]
+
+
+def test_rank_test_ties_and_bad_input() -> None:
+    tied = rank_test(np.ones((3, 4)), ["w", "x", "y", "z"])
+    assert tied.friedman_p == 1.0 and tied.groups() == [["w", "x", "y", "z"]]
+    assert rank_test(np.ones((3, 2)), ["x", "y"]).friedman_p is None  # Friedman needs 3 methods
+    with pytest.raises(ValueError, match="finite"):
+        rank_test(np.array([[1.0, np.nan, 2.0]]), ["x", "y", "z"])
+    with pytest.raises(ValueError, match="methods"):
+        rank_test(np.ones((2, 3)), ["x", "y"])
+
+
+def test_report_writes_critical_difference_diagrams(tmp_path) -> None:
+    regrets = {"x": [3, 1], "y": [3, 2], "z": [3, 3]}
+    table = {task: {m: fake(m, task, [c]) for m, c in regrets.items()} for task in ("a", "b", "c")}
+    test = critical_difference(table, 2)
+    assert test.average_ranks.tolist() == [1.0, 2.0, 3.0] and test.num_tasks == 3
+    with pytest.raises(ValueError, match="outside"):
+        critical_difference(table, 3)
+    for task in table.values():  # the report reads each document's reference definition
+        for res in task.values():
+            res["reference"] = {"definition": "best minus chosen"}
+    written = make_report([r for task in table.values() for r in task.values()], tmp_path, budgets=[1, 2])
+    names = sorted(p.name for p in written["cd_plots"])
+    assert "critical-difference-regret_test-2.svg" in names and len(names) == 8  # 2 kinds x 2 budgets x png/svg
+    text = (tmp_path / "summary.md").read_text()
+    assert "after 2 queries: Friedman p = 0.0498 over 3 tasks" in text
+    assert "not shown to differ: x, y; y, z" in text

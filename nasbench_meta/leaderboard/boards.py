@@ -8,7 +8,8 @@ best revealed validation score among the first b distinct queries; the board sho
 score of it over seeds with its standard error, and its regret. Across the required tasks it
 shows the average rank (rank 1 = best mean test score on a task; ties share the mean rank) and
 the mean normalised regret (regret divided by best test minus median test of the task: 0 is the
-best architecture, 1 is a median one).
+best architecture, 1 is a median one), and, with 3+ entries and 2+ required tasks, whether the
+rank differences are significant (Friedman test, Nemenyi critical difference: ``significance``).
 
 Predictor board: leave-one-task-out Spearman, Kendall tau and top-1% precision for each K in
 ``PREDICTOR_SHOTS``, averaged over held-out tasks (each task's value first averaged over seeds).
@@ -23,6 +24,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from nasbench_meta.leaderboard.storage import Entry
+from nasbench_meta.search.significance import RankTest, rank_test
 
 NAS_BUDGETS: tuple[int, ...] = (20, 50, 100)
 PREDICTOR_SHOTS: tuple[int, ...] = (0, 10, 20, 50, 100)
@@ -77,6 +79,7 @@ class NasBoard:
     extra_tasks: tuple[str, ...]
     rows: list[NasRow]
     task_reference: dict[str, dict[str, float]]  # task -> best_test, median_test
+    significance: dict[int, RankTest] = field(default_factory=dict)  # budget -> test over required tasks
 
 
 @dataclass
@@ -109,7 +112,7 @@ def nas_board(benchmark: str, entries: Sequence[Entry]) -> NasBoard:
     for e in entries:
         for task, t in e.summary["tasks"].items():
             reference.setdefault(task, {"best_test": t["best_test"], "median_test": t["median_test"]})
-    return NasBoard(benchmark, required, extra, rows, reference)
+    return NasBoard(benchmark, required, extra, rows, reference, _significance(rows, required))
 
 
 def _common_required(entries: Sequence[Entry]) -> tuple[str, ...]:
@@ -141,6 +144,20 @@ def _ranks(rows: Sequence[NasRow], tasks: Sequence[str], budget: int) -> list[fl
         return [float("nan")] * len(rows)
     per_task = [rankdata([-r.tasks[t][budget].mean for r in rows], method="average") for t in tasks]
     return [_mean(column) for column in zip(*per_task)]
+
+
+def _significance(rows: Sequence[NasRow], tasks: Sequence[str]) -> dict[int, RankTest]:
+    """Friedman test and Nemenyi critical difference per budget, methods named 'name version' in
+    board order; empty with fewer than 3 entries or 2 required tasks (too few to test)."""
+    if len(rows) < 3 or len(tasks) < 2:
+        return {}
+    names = [f"{r.entry.method['name']} {r.entry.method['version']}" for r in rows]
+    tests = {}
+    for budget in NAS_BUDGETS:
+        losses = np.array([[-r.tasks[t][budget].mean for r in rows] for t in tasks])
+        if np.isfinite(losses).all():
+            tests[budget] = rank_test(losses, names)
+    return tests
 
 
 def predictor_board(benchmark: str, entries: Sequence[Entry]) -> PredictorBoard:

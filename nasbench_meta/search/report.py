@@ -3,7 +3,9 @@
 - per task: anytime regret (mean +- standard error over seeds) against the number of
   queries, one PNG and one SVG per task and regret kind;
 - across tasks: each method's average rank (by mean regret; 1 = best) at every budget;
-- a markdown summary table of mean regret +- SE at chosen budgets, and final ranks.
+- a markdown summary table of mean regret +- SE at chosen budgets, and final ranks;
+- across tasks, at each chosen budget: Friedman's test and a critical-difference diagram
+  (Nemenyi, ``significance``) saying which rank gaps the tasks support.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from nasbench_meta.search import results as results_io
+from nasbench_meta.search.significance import RankTest, rank_test
 
 KINDS = ("regret_test", "regret_valid")
 
@@ -75,17 +78,29 @@ def average_ranks(table: dict, kind: str = "regret_test") -> pd.DataFrame:
 
     Only methods present on every task are ranked; B is the smallest budget among them.
     """
+    methods, means = _common_means(table, kind)
+    ranks = rankdata(means, axis=2).mean(axis=0)  # (horizon, methods)
+    return pd.DataFrame(ranks, columns=methods, index=pd.RangeIndex(1, means.shape[1] + 1, name="queries"))
+
+
+def _common_means(table: dict, kind: str) -> tuple[list[str], np.ndarray]:
+    """Methods present on every task and their mean regret curves, (tasks, horizon, methods),
+    cut to the shortest curve among them."""
     methods = sorted(set.intersection(*(set(m) for m in table.values())))
     if not methods:
         raise ValueError("no method has results on every task: cannot rank across tasks")
-    means = {task: {m: curves(table[task][m], kind).mean(axis=0) for m in methods} for task in table}
-    horizon = min(len(v) for task in means.values() for v in task.values())
-    ranks = np.zeros((horizon, len(methods)))
-    for task in means.values():
-        stacked = np.stack([task[m][:horizon] for m in methods], axis=1)  # (horizon, methods)
-        ranks += rankdata(stacked, axis=1)
-    frame = pd.DataFrame(ranks / len(table), columns=methods, index=pd.RangeIndex(1, horizon + 1, name="queries"))
-    return frame
+    means = [[curves(table[task][m], kind).mean(axis=0) for m in methods] for task in table]
+    horizon = min(len(curve) for task in means for curve in task)
+    return methods, np.array([[curve[:horizon] for curve in task] for task in means]).transpose(0, 2, 1)
+
+
+def critical_difference(table: dict, budget: int, kind: str = "regret_test", alpha: float = 0.05) -> RankTest:
+    """Friedman test and Nemenyi critical difference of the methods' mean regrets after ``budget``
+    queries, over the tasks (methods present on every task)."""
+    methods, means = _common_means(table, kind)
+    if not 1 <= budget <= means.shape[1]:
+        raise ValueError(f"budget {budget} is outside the 1-{means.shape[1]} queries every method ran")
+    return rank_test(means[:, budget - 1, :], methods, alpha=alpha)
 
 
 def plot_task(task: str, methods: dict[str, dict[str, Any]], kind: str, stem: Path) -> list[Path]:
@@ -126,6 +141,64 @@ def plot_ranks(ranks: pd.DataFrame, kind: str, stem: Path, num_tasks: int) -> li
     ax.grid(True, alpha=0.3)
     ax.legend()
     return _save(fig, stem)
+
+
+def plot_critical_difference(test: RankTest, stem: Path, title: str) -> list[Path]:
+    """A critical-difference diagram of ``test`` written to stem.png and stem.svg."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=critical_difference_size(test))
+    draw_critical_difference(ax, test)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, stem)
+
+
+def critical_difference_size(test: RankTest) -> tuple[float, float]:
+    """Figure size (inches) that fits ``draw_critical_difference``'s labels."""
+    return 7.0, 1.7 + 0.27 * ((len(test.methods) + 1) // 2)
+
+
+def draw_critical_difference(ax: Any, test: RankTest) -> None:
+    """Critical-difference diagram (Demšar 2006) on ``ax``: average ranks on an axis (1 = best,
+    left), the CD as a bar above it, and a thick line joining each group of methods not shown to differ."""
+    k = len(test.methods)
+    order = np.argsort(test.average_ranks, kind="stable")
+    half = (k + 1) // 2
+    ax.set_xlim(0.5, k + 0.5)
+    ax.set_ylim(1.6 + 0.6 * half, -1.6)   # y grows downwards: the rank axis on top, names below it
+    ax.axis("off")
+    ax.hlines(0, 1, k, color="black")
+    for r in range(1, k + 1):
+        ax.vlines(r, -0.12, 0.12, color="black")
+        ax.text(r, -0.25, str(r), ha="center", va="bottom")
+    ax.hlines(-1.0, 1, 1 + test.critical_difference, color="black", linewidth=2)
+    ax.text(1 + test.critical_difference / 2, -1.15, f"CD = {test.critical_difference:.2f}", ha="center", va="bottom")
+    for slot, m in enumerate(order):   # the better half labelled on the left, the rest on the right
+        rank, left = test.average_ranks[m], slot < half
+        y = 1 + (slot if left else k - 1 - slot) * 0.6
+        end = 0.6 if left else k + 0.4
+        ax.plot([rank, rank, end], [0, y, y], color="black", linewidth=0.8)
+        ax.text(end, y, f"{test.methods[m]} ({rank:.2f})", ha="right" if left else "left", va="center",
+                fontsize=9)
+    for level, group in enumerate(test.groups()):
+        ranks = [test.average_ranks[test.methods.index(m)] for m in group]
+        ax.hlines(0.25 + 0.15 * level, min(ranks) - 0.05, max(ranks) + 0.05, color="tab:red", linewidth=3)
+
+
+def _significance_lines(table: dict, budgets: Sequence[int], kind: str) -> list[str]:
+    """Markdown: Friedman's p and the groups a critical-difference diagram joins, per budget."""
+    lines = []
+    for b, test in _rank_tests(table, budgets, kind):
+        groups = "; ".join(", ".join(g) for g in test.groups()) or "none: every pair differs"
+        lines.append(f"- after {b} queries: Friedman p = {test.friedman_p:.3g} over {test.num_tasks} tasks; "
+                     f"Nemenyi CD = {test.critical_difference:.2f} ranks (alpha {test.alpha}); "
+                     f"not shown to differ: {groups}")
+    if not lines:
+        return []
+    return ["### Significance of the rank differences (Demšar 2006)", "", *lines, ""]
 
 
 def _save(fig: Any, stem: Path) -> list[Path]:
@@ -174,6 +247,7 @@ def markdown(table: dict, budgets: Sequence[int], kind: str = "regret_test") -> 
               "| method | " + " | ".join(f"{b} queries" for b in shown) + " |", "|---|" + "---|" * len(shown)]
     for m in ranks.columns:
         lines.append(f"| {m} | " + " | ".join(f"{ranks.loc[b, m]:.2f}" for b in shown) + " |")
+    lines += [""] + _significance_lines(table, shown, kind)
     seeds = sorted({len(r["runs"]) for methods_ in table.values() for r in methods_.values()})
     lines += ["", f"Seeds per method and task: {', '.join(map(str, seeds))}. Regret: "
               f"{next(iter(next(iter(table.values())).values()))['reference']['definition']}.", ""]
@@ -206,12 +280,36 @@ def _queries_to_match(table: dict, kind: str, reference: str = "rs") -> list[str
     return lines + [""]
 
 
+def _cd_plots(table: dict, budgets: Sequence[int], kind: str, out_dir: Path) -> list[Path]:
+    """A critical-difference diagram per budget that ``_rank_tests`` can test."""
+    written: list[Path] = []
+    split = "test" if kind == "regret_test" else "validation"
+    for b, test in _rank_tests(table, budgets, kind):
+        title = f"{split} regret after {b} queries, {test.num_tasks} tasks (Friedman p = {test.friedman_p:.2g})"
+        written += plot_critical_difference(test, out_dir / f"critical-difference-{kind}-{b}", title)
+    return written
+
+
+def _rank_tests(table: dict, budgets: Sequence[int], kind: str) -> list[tuple[int, RankTest]]:
+    """(budget, test) for each budget every common method reached, when there are 3+ methods
+    (Friedman's test needs 3) and 2+ tasks; nothing otherwise."""
+    tests = []
+    for b in budgets:
+        try:
+            test = critical_difference(table, b, kind)
+        except ValueError:
+            continue
+        if len(test.methods) >= 3 and test.num_tasks >= 2:
+            tests.append((b, test))
+    return tests
+
+
 def make_report(items: Sequence["dict | str | os.PathLike[str]"], out_dir: "str | os.PathLike[str]",
                 budgets: Sequence[int] = (20, 100)) -> dict[str, list[Path]]:
     """Write every plot and the markdown summary into ``out_dir``; returns the paths by kind."""
     table = collect(items)
     out_dir = Path(out_dir)
-    written: dict[str, list[Path]] = {"task_plots": [], "rank_plots": [], "tables": []}
+    written: dict[str, list[Path]] = {"task_plots": [], "rank_plots": [], "cd_plots": [], "tables": []}
     for kind in KINDS:
         for task, methods in table.items():
             written["task_plots"] += plot_task(task, methods, kind, out_dir / f"{task}-{kind}")
@@ -220,6 +318,7 @@ def make_report(items: Sequence["dict | str | os.PathLike[str]"], out_dir: "str 
         except ValueError:
             continue
         written["rank_plots"] += plot_ranks(ranks, kind, out_dir / f"average-rank-{kind}", len(table))
+        written["cd_plots"] += _cd_plots(table, budgets, kind, out_dir)
         path = out_dir / f"average-rank-{kind}.csv"
         ranks.to_csv(path)
         written["tables"].append(path)
