@@ -120,3 +120,14 @@ def test_predictor_page_loads_in_headless_chromium(board):
     dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
                          capture_output=True, text=True, timeout=120).stdout
     assert "<table" in dom and "Mean rank" in dom and "K=100" in dom and "Spearman on the held-out task" in dom
+
+
+def test_board_says_which_predictor_gaps_are_significant() -> None:
+    # The repository's board: six verified predictors, leave one task out over 8 tasks.
+    store = BoardStore(Path(__file__).resolve().parents[1] / "leaderboards", "nas-bench-graph", "predictors")
+    pb = predictor_board("nas-bench-graph", store.entries())
+    zero, full = pb.significance[0], pb.significance[100]
+    assert "XGBoost (single task) 1" not in zero.methods and len(zero.methods) == len(pb.rows) - 1  # no K=0 score
+    assert zero.friedman_p > 0.05                        # zero-shot: no predictor shown to beat the mean rank
+    assert full.friedman_p < 0.001 and full.differ("Deep-kernel GP meta-predictor 2", "Mean rank 1")
+    assert "Are the rank differences significant?" in (store.dir / "README.md").read_text()

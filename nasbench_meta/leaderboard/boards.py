@@ -12,7 +12,8 @@ best architecture, 1 is a median one), and, with 3+ entries and 2+ required task
 rank differences are significant (Friedman test, Nemenyi critical difference: ``significance``).
 
 Predictor board: leave-one-task-out Spearman, Kendall tau and top-1% precision for each K in
-``PREDICTOR_SHOTS``, averaged over held-out tasks (each task's value first averaged over seeds).
+``PREDICTOR_SHOTS``, averaged over held-out tasks (each task's value first averaged over seeds),
+and per K the same significance test of the entries' Spearman ranks over the held-out tasks.
 """
 from __future__ import annotations
 
@@ -94,6 +95,7 @@ class PredictorBoard:
     benchmark: str
     required_tasks: tuple[str, ...]
     rows: list[PredictorRow]
+    significance: dict[int, RankTest] = field(default_factory=dict)  # K -> test of Spearman over held-out tasks
 
 
 def nas_board(benchmark: str, entries: Sequence[Entry]) -> NasBoard:
@@ -147,17 +149,25 @@ def _ranks(rows: Sequence[NasRow], tasks: Sequence[str], budget: int) -> list[fl
 
 
 def _significance(rows: Sequence[NasRow], tasks: Sequence[str]) -> dict[int, RankTest]:
-    """Friedman test and Nemenyi critical difference per budget, methods named 'name version' in
-    board order; empty with fewer than 3 entries or 2 required tasks (too few to test)."""
-    if len(rows) < 3 or len(tasks) < 2:
-        return {}
-    names = [f"{r.entry.method['name']} {r.entry.method['version']}" for r in rows]
+    """Per budget: are the entries' ranks by mean test score over the required tasks significant?"""
     tests = {}
     for budget in NAS_BUDGETS:
-        losses = np.array([[-r.tasks[t][budget].mean for r in rows] for t in tasks])
-        if np.isfinite(losses).all():
-            tests[budget] = rank_test(losses, names)
+        test = _rank_test(rows, [[r.tasks[t][budget].mean for r in rows] for t in tasks])
+        if test is not None:
+            tests[budget] = test
     return tests
+
+
+def _rank_test(rows: Sequence["NasRow | PredictorRow"], scores: list[list[float]]) -> "RankTest | None":
+    """Friedman test and Nemenyi critical difference of (tasks, entries) ``scores`` (higher is better),
+    entries named 'name version'. Entries without a finite score on every task are left out; None
+    with fewer than 3 entries or 2 tasks (too few to test)."""
+    scores_array = np.array(scores, dtype=float).reshape(len(scores), len(rows))
+    keep = np.isfinite(scores_array).all(axis=0)
+    if keep.sum() < 3 or len(scores) < 2:
+        return None
+    names = [f"{r.entry.method['name']} {r.entry.method['version']}" for r, k in zip(rows, keep) if k]
+    return rank_test(-scores_array[:, keep], names)
 
 
 def predictor_board(benchmark: str, entries: Sequence[Entry]) -> PredictorBoard:
@@ -166,7 +176,9 @@ def predictor_board(benchmark: str, entries: Sequence[Entry]) -> PredictorBoard:
     top = max(PREDICTOR_SHOTS)
     rows.sort(key=lambda r: (_nan_last(-r.mean["spearman"][top].mean), r.entry.id))
     required = tuple(entries[0].summary["required_tasks"]) if entries else ()
-    return PredictorBoard(benchmark, required, rows)
+    tests = {k: _rank_test(rows, [[r.per_task["spearman"][k].get(t, math.nan) for r in rows] for t in required])
+             for k in PREDICTOR_SHOTS}
+    return PredictorBoard(benchmark, required, rows, {k: t for k, t in tests.items() if t is not None})
 
 
 def _nan_last(x: float) -> float:
