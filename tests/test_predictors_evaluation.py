@@ -11,7 +11,7 @@ from scipy.stats import spearmanr
 from nasbench_meta.cli.main import main
 from nasbench_meta.predictors import demo_stage, registry
 from nasbench_meta.predictors.evaluation import (decode_ranks, encode_ranks, evaluate, markdown_table, rescore,
-                                                 summary, write_outputs)
+                                                 spearman_rank_tests, summary, write_outputs)
 from nasbench_meta.predictors.metrics import ranking_metrics
 
 
@@ -26,6 +26,21 @@ def test_metrics_on_known_rankings():
     # best beyond the query set (e.g. the task's best was in the support): regret counts it
     assert ranking_metrics(true, true, best=2.0)["regret@1"] == pytest.approx(2.0 - true.max())
     assert ranking_metrics(np.zeros(200), true)["spearman"] == 0.0
+
+
+def test_significance_of_predictor_ranks_per_k():
+    # three predictors on three held-out tasks; "c" has no K=0 score (a single-task baseline)
+    spearman = {"a": 0.7, "b": 0.5, "c": 0.3}
+    rows = [{"predictor": p, "holdout": t, "shots": k, "seed": s, "split": "valid", "metric": "spearman",
+             "value": v + 0.01 * s}
+            for p, v in spearman.items() for t in ("x", "y", "z") for k in (0, 20) for s in (0, 1)
+            if not (p == "c" and k == 0)]
+    table = pd.DataFrame(rows)
+    tests = spearman_rank_tests(table, split="valid")
+    assert list(tests) == [20]                                # K=0: only 2 predictors, too few to test
+    assert tests[20].methods == ["a", "b", "c"] and tests[20].average_ranks.tolist() == [1.0, 2.0, 3.0]
+    assert tests[20].friedman_p == pytest.approx(np.exp(-3.0))  # statistic 6 on 2 degrees of freedom
+    assert "- K = 20: Friedman p = 0.0498 over 3 tasks" in markdown_table(table, split="valid")
 
 
 def test_dense_rank_storage_is_lossless_for_every_metric():

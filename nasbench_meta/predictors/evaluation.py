@@ -34,6 +34,7 @@ from nasbench_meta.predictors.api import sample_support, source_tasks_for
 from nasbench_meta.predictors.base import complete_tasks
 from nasbench_meta.predictors.metrics import METRICS, ranking_metrics, top_indices
 from nasbench_meta.predictors.registry import get_predictor, predictor_class
+from nasbench_meta.search.significance import RankTest, rank_test
 
 SCHEMA_VERSION = 1
 KIND = "nasbench-meta predictor evaluation"
@@ -238,7 +239,25 @@ def markdown_table(table: pd.DataFrame, *, split: str = "valid") -> str:
     seeds = sorted(int(s) for s in table["seed"].unique())
     lines.append(f"\n{split} scores; mean over each predictor's held-out tasks (of {', '.join(tasks)}); ± std over seeds "
                  f"{seeds}. Regrets in the task's metric (accuracy, 0-1).")
+    tests = spearman_rank_tests(table, split=split)
+    if tests:
+        lines += ["", "Significance of the predictors' Spearman ranks over held-out tasks (Demšar 2006):", "",
+                  *(f"- K = {k}: {test.describe()}" for k, test in tests.items())]
     return "\n".join(lines)
+
+
+def spearman_rank_tests(table: pd.DataFrame, *, split: str = "valid") -> dict[int, RankTest]:
+    """Per K: Friedman test and Nemenyi critical difference of the predictors ranked by Spearman
+    (seed mean) on each held-out task; predictors without a score on every task at that K are left
+    out, and a K with fewer than 3 predictors or 2 tasks is not tested."""
+    spearman = table[(table["split"] == split) & (table["metric"] == "spearman")]
+    per_task = spearman.groupby(["shots", "holdout", "predictor"])["value"].mean().unstack("predictor")
+    tests = {}
+    for k, frame in per_task.groupby(level="shots"):
+        frame = frame.dropna(axis=1)
+        if frame.shape[1] >= 3 and frame.shape[0] >= 2:
+            tests[int(k)] = rank_test(-frame.to_numpy(), [str(c) for c in frame.columns])
+    return tests
 
 
 def plot(table: pd.DataFrame, path: "str | os.PathLike[str]", *, split: str = "valid") -> Path:

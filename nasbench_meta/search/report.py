@@ -190,12 +190,7 @@ def draw_critical_difference(ax: Any, test: RankTest) -> None:
 
 def _significance_lines(table: dict, budgets: Sequence[int], kind: str) -> list[str]:
     """Markdown: Friedman's p and the groups a critical-difference diagram joins, per budget."""
-    lines = []
-    for b, test in _rank_tests(table, budgets, kind):
-        groups = "; ".join(", ".join(g) for g in test.groups()) or "none: every pair differs"
-        lines.append(f"- after {b} queries: Friedman p = {test.friedman_p:.3g} over {test.num_tasks} tasks; "
-                     f"Nemenyi CD = {test.critical_difference:.2f} ranks (alpha {test.alpha}); "
-                     f"not shown to differ: {groups}")
+    lines = [f"- after {b} queries: {test.describe()}" for b, test in _rank_tests(table, budgets, kind)]
     if not lines:
         return []
     return ["### Significance of the rank differences (Demšar 2006)", "", *lines, ""]

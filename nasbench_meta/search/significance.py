@@ -36,6 +36,13 @@ class RankTest:
         ranks = dict(zip(self.methods, self.average_ranks))
         return abs(ranks[a] - ranks[b]) > self.critical_difference
 
+    def describe(self) -> str:
+        """One line: Friedman's p, the critical difference and the groups not shown to differ."""
+        groups = "; ".join(", ".join(g) for g in self.groups()) or "none: every pair differs"
+        p = "n/a (2 methods)" if self.friedman_p is None else f"{self.friedman_p:.3g}"
+        return (f"Friedman p = {p} over {self.num_tasks} tasks; Nemenyi CD = {self.critical_difference:.2f} "
+                f"ranks (alpha {self.alpha}); not shown to differ: {groups}")
+
     def groups(self) -> list[list[str]]:
         """Maximal runs of methods, in rank order, whose average ranks lie within one critical
         difference: the bars of a critical-difference diagram (methods with no such partner are
