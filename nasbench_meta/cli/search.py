@@ -48,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_root(rescore)
     rescore.set_defaults(func=_rescore)
 
-    report = sub.add_parser("report", help="regret plots (PNG, SVG), average ranks and a markdown table")
+    report = sub.add_parser("report", help="regret plots (PNG, SVG), average ranks, critical-difference "
+                                           "diagrams and a markdown table")
     report.add_argument("files", nargs="+", help="results files (or folders holding them)")
     report.add_argument("--out-dir", required=True)
     report.add_argument("--budgets", default="20,100", help="budgets shown in the tables (default: %(default)s)")
