@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nasbench_meta.search.report import average_ranks, critical_difference, make_report, mean_se, summary
-from nasbench_meta.search.significance import nemenyi_critical_difference, rank_test
+from nasbench_meta.significance import nemenyi_critical_difference, rank_test
 
 
 def fake(method: str, task: str, curves: list[list[float]]) -> dict:

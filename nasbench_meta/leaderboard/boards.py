@@ -25,7 +25,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from nasbench_meta.leaderboard.storage import Entry
-from nasbench_meta.search.significance import RankTest, rank_test
+from nasbench_meta.significance import RankTest, rank_test
 
 NAS_BUDGETS: tuple[int, ...] = (20, 50, 100)
 PREDICTOR_SHOTS: tuple[int, ...] = (0, 10, 20, 50, 100)

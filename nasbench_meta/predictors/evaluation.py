@@ -34,7 +34,7 @@ from nasbench_meta.predictors.api import sample_support, source_tasks_for
 from nasbench_meta.predictors.base import complete_tasks
 from nasbench_meta.predictors.metrics import METRICS, ranking_metrics, top_indices
 from nasbench_meta.predictors.registry import get_predictor, predictor_class
-from nasbench_meta.search.significance import RankTest, rank_test
+from nasbench_meta.significance import RankTest, rank_test
 
 SCHEMA_VERSION = 1
 KIND = "nasbench-meta predictor evaluation"

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from nasbench_meta.search import results as results_io
-from nasbench_meta.search.significance import RankTest, rank_test
+from nasbench_meta.significance import RankTest, critical_difference_size, draw_critical_difference, rank_test
 
 KINDS = ("regret_test", "regret_valid")
 
@@ -154,38 +154,6 @@ def plot_critical_difference(test: RankTest, stem: Path, title: str) -> list[Pat
     draw_critical_difference(ax, test)
     ax.set_title(title, fontsize=10)
     return _save(fig, stem)
-
-
-def critical_difference_size(test: RankTest) -> tuple[float, float]:
-    """Figure size (inches) that fits ``draw_critical_difference``'s labels."""
-    return 7.0, 1.7 + 0.27 * ((len(test.methods) + 1) // 2)
-
-
-def draw_critical_difference(ax: Any, test: RankTest) -> None:
-    """Critical-difference diagram (Demšar 2006) on ``ax``: average ranks on an axis (1 = best,
-    left), the CD as a bar above it, and a thick line joining each group of methods not shown to differ."""
-    k = len(test.methods)
-    order = np.argsort(test.average_ranks, kind="stable")
-    half = (k + 1) // 2
-    ax.set_xlim(0.5, k + 0.5)
-    ax.set_ylim(1.6 + 0.6 * half, -1.6)   # y grows downwards: the rank axis on top, names below it
-    ax.axis("off")
-    ax.hlines(0, 1, k, color="black")
-    for r in range(1, k + 1):
-        ax.vlines(r, -0.12, 0.12, color="black")
-        ax.text(r, -0.25, str(r), ha="center", va="bottom")
-    ax.hlines(-1.0, 1, 1 + test.critical_difference, color="black", linewidth=2)
-    ax.text(1 + test.critical_difference / 2, -1.15, f"CD = {test.critical_difference:.2f}", ha="center", va="bottom")
-    for slot, m in enumerate(order):   # the better half labelled on the left, the rest on the right
-        rank, left = test.average_ranks[m], slot < half
-        y = 1 + (slot if left else k - 1 - slot) * 0.6
-        end = 0.6 if left else k + 0.4
-        ax.plot([rank, rank, end], [0, y, y], color="black", linewidth=0.8)
-        ax.text(end, y, f"{test.methods[m]} ({rank:.2f})", ha="right" if left else "left", va="center",
-                fontsize=9)
-    for level, group in enumerate(test.groups()):
-        ranks = [test.average_ranks[test.methods.index(m)] for m in group]
-        ax.hlines(0.25 + 0.15 * level, min(ranks) - 0.05, max(ranks) + 0.05, color="tab:red", linewidth=3)
 
 
 def _significance_lines(table: dict, budgets: Sequence[int], kind: str) -> list[str]:

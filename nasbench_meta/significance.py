@@ -6,14 +6,14 @@ test with Friedman's chi-square whether the methods differ at all, and call two 
 when their average ranks differ by more than the Nemenyi critical difference
 ``q_alpha * sqrt(k (k + 1) / (6 N))`` (k methods, N tasks; ``q_alpha`` is the studentized range
 quantile over sqrt(2)). With few tasks the test is weak: a gap below the critical difference means
-"not shown to differ", not "equal".
+"not shown to differ", not "equal". ``draw_critical_difference`` draws the diagram on a matplotlib axis.
 """
 from __future__ import annotations
 
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from scipy.stats import friedmanchisquare, rankdata, studentized_range
@@ -88,3 +88,35 @@ def rank_test(losses: np.ndarray, methods: Sequence[str], *, alpha: float = 0.05
     return RankTest(methods=methods, average_ranks=rankdata(losses, axis=1).mean(axis=0), num_tasks=tasks,
                     alpha=alpha, critical_difference=nemenyi_critical_difference(k, tasks, alpha),
                     friedman_statistic=statistic, friedman_p=p)
+
+
+def critical_difference_size(test: RankTest) -> tuple[float, float]:
+    """Figure size (inches) that fits ``draw_critical_difference``'s labels."""
+    return 7.0, 1.7 + 0.27 * ((len(test.methods) + 1) // 2)
+
+
+def draw_critical_difference(ax: Any, test: RankTest) -> None:
+    """Critical-difference diagram (Demšar 2006) on ``ax``: average ranks on an axis (1 = best,
+    left), the CD as a bar above it, and a thick line joining each group of methods not shown to differ."""
+    k = len(test.methods)
+    order = np.argsort(test.average_ranks, kind="stable")
+    half = (k + 1) // 2
+    ax.set_xlim(0.5, k + 0.5)
+    ax.set_ylim(1.6 + 0.6 * half, -1.6)   # y grows downwards: the rank axis on top, names below it
+    ax.axis("off")
+    ax.hlines(0, 1, k, color="black")
+    for r in range(1, k + 1):
+        ax.vlines(r, -0.12, 0.12, color="black")
+        ax.text(r, -0.25, str(r), ha="center", va="bottom")
+    ax.hlines(-1.0, 1, 1 + test.critical_difference, color="black", linewidth=2)
+    ax.text(1 + test.critical_difference / 2, -1.15, f"CD = {test.critical_difference:.2f}", ha="center", va="bottom")
+    for slot, m in enumerate(order):   # the better half labelled on the left, the rest on the right
+        rank, left = test.average_ranks[m], slot < half
+        y = 1 + (slot if left else k - 1 - slot) * 0.6
+        end = 0.6 if left else k + 0.4
+        ax.plot([rank, rank, end], [0, y, y], color="black", linewidth=0.8)
+        ax.text(end, y, f"{test.methods[m]} ({rank:.2f})", ha="right" if left else "left", va="center",
+                fontsize=9)
+    for level, group in enumerate(test.groups()):
+        ranks = [test.average_ranks[test.methods.index(m)] for m in group]
+        ax.hlines(0.25 + 0.15 * level, min(ranks) - 0.05, max(ranks) + 0.05, color="tab:red", linewidth=3)
