@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from nasbench_meta.benchmark import open_benchmark
 from nasbench_meta.cli.common import add_benchmark, add_json, add_root, positive_int, print_json, seed_int
 
@@ -146,11 +144,8 @@ def _keys(args: argparse.Namespace, bench) -> list[int]:
         return _keys_file(args.keys_file, bench)
     if args.sample_seed is None:
         raise ValueError("--sample needs --sample-seed (the draw is recorded and reproducible)")
-    keys = bench.task_keys(args.task)
-    if args.sample > len(keys):
-        raise ValueError(f"--sample {args.sample} is more than the {len(keys)} architectures "
-                         f"{args.task} has in the table")
-    return [int(k) for k in np.random.default_rng(args.sample_seed).choice(keys, args.sample, replace=False)]
+    from nasbench_meta.harness.validate import sample_task_keys
+    return sample_task_keys(bench, args.task, args.sample, args.sample_seed)
 
 
 def _keys_file(path: str, bench) -> list[int]:

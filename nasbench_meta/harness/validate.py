@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
@@ -68,13 +69,25 @@ def compare_with_table(bench: Benchmark, task: str, keys: Sequence[int], *, seed
     result = run_jobs(jobs, store, executor, progress=progress)
     fidelity = get_protocol(task).epochs if epochs is None else int(epochs)
     source = store.table() if store is not None else result.runs
-    df = measured(source, task, keys, seeds, fidelity)
+    df, summary = agreement_with_table(bench, task, keys, source, seeds=seeds, epochs=fidelity)
+    summary["failures"] = [f"{j.key}: {msg}" for j, msg in result.failures]
+    return df, summary
+
+
+def agreement_with_table(bench: Benchmark, task: str, keys: Sequence[int],
+                         runs: "pd.DataFrame | Sequence[SeedRun]", *, seeds: Sequence[int],
+                         epochs: int) -> tuple[pd.DataFrame, dict]:
+    """Compare runs already measured (a runs table, e.g. a committed runs CSV) with the table,
+    training nothing. Same rows and summary as ``compare_with_table``."""
+    keys = [int(k) for k in keys]
+    seeds = [int(s) for s in seeds]
+    df = measured(runs, task, keys, seeds, epochs)
     df.insert(0, "arch", [bench.space.format(k) for k in keys])
     df["table_valid"] = [bench.query(task, k, split="valid", seeds="mean") for k in keys]
     df["table_test"] = [bench.query(task, k, split="test", seeds="mean") for k in keys]
     summary = {
         "task": task, "architectures": len(keys), "measured": int(df.measured_test.notna().sum()),
-        "seeds": seeds, "epochs": fidelity,
+        "seeds": seeds, "epochs": int(epochs),
         "devices": sorted({d for cell in df.device.dropna() for d in str(cell).split(",") if d}),
         "mae_table_test_points": _mae_points(df.table_test, df.measured_test),
         "median_abs_table_test_points": _mae_points(df.table_test, df.measured_test, "median"),
@@ -84,7 +97,7 @@ def compare_with_table(bench: Benchmark, task: str, keys: Sequence[int], *, seed
         "spearman_table_valid": _spearman(df.table_valid, df.measured_valid),
         "diverged_seeds": int(df.diverged.fillna(0).sum()),
         **_stable_summary(df),
-        "failures": [f"{j.key}: {msg}" for j, msg in result.failures],
+        "failures": [],
     }
     return df, summary
 
@@ -96,6 +109,14 @@ def _stable_summary(df: pd.DataFrame) -> dict:
     return {"stable_architectures": int(len(stable)),
             "mae_table_test_points_stable": _mae_points(stable.table_test, stable.measured_test),
             "spearman_table_test_stable": _spearman(stable.table_test, stable.measured_test)}
+
+
+def sample_task_keys(bench: Benchmark, task: str, n: int, seed: int) -> list[int]:
+    """The seeded random sample ``harness batch --sample n --sample-seed seed`` trains."""
+    keys = bench.task_keys(task)
+    if n > len(keys):
+        raise ValueError(f"--sample {n} is more than the {len(keys)} architectures {task} has in the table")
+    return [int(k) for k in np.random.default_rng(seed).choice(keys, n, replace=False)]
 
 
 def validate_predictions(bench: Benchmark, task: str, predictions: pd.Series, *, top: int,
