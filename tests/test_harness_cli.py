@@ -45,6 +45,19 @@ def test_run_trains_stores_and_reports(bench_root, planetoid_root, tmp_path, cap
     assert f"2 epochs, trained on {device}" in report
 
 
+def test_bfloat16_runs_are_stored_and_reported_beside_float32_ones(bench_root, planetoid_root, tmp_path, capsys):
+    runs = tmp_path / "runs.h5"
+    argv = ["harness", "run", "--arch", "0,1,2,3|skip,skip,gcn,gcn", "--seeds", "0", "--epochs", "2",
+            *_common(bench_root, planetoid_root, runs)]
+    assert _main(argv) == 0 and _main([*argv, "--precision", "bfloat16"]) == 0
+    report = capsys.readouterr().out.split("architectures measured")
+    assert "bfloat16 matrix products" in report[2] and "bfloat16" not in report[1]
+    assert sorted(RunsStore(runs).table().precision) == ["bfloat16", "float32"]   # neither reused the other
+    assert _main([*argv, "--precision", "bfloat16", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["precision"] == "bfloat16"
+    assert len(RunsStore(runs).table()) == 2
+
+
 def test_sample_needs_a_seed(bench_root, planetoid_root, tmp_path):
     with pytest.raises(ValueError, match="--sample-seed"):
         _main(["harness", "batch", "--sample", "2", *_common(bench_root, planetoid_root, tmp_path / "r.h5")])
@@ -80,6 +93,8 @@ BAD_OPTIONS = [
     (["run", "--arch", "88881", "--device", "foo"], "--device 'foo' is not a device the harness trains on"),
     (["run", "--arch", "88881", "--device", "cuda"],
      "CUDA is not available on this machine; use --device cpu or leave --device out"),
+    (["run", "--arch", "88881", "--naive", "--precision", "bfloat16"],
+     "--naive is the float32 PyG reference loop; leave --precision out with it"),
 ]
 BAD_COUNTS = [   # refused by argparse: usage error, exit code 2
     (["run", "--arch", "88881", "--epochs", "0"], "--epochs: must be at least 1, got 0"),

@@ -129,3 +129,26 @@ def test_pre_and_post_layers_match_reference(cora):
     models[0].eval()
     ref = models[0](cora.x, cora.edge_index)[ctx.rows["eval"]]
     torch.testing.assert_close(net.forward("eval")[:, 0].detach(), ref.detach(), rtol=1e-4, atol=1e-4)
+
+
+def test_bfloat16_seed_linear_is_one_bfloat16_product_per_seed():
+    from nasbench_meta.harness.batched import _lin_sum
+
+    gen = torch.Generator().manual_seed(0)
+    h1, h2 = (torch.randn(50, 3, k, generator=gen, requires_grad=True) for k in (16, 8))
+    w1, w2 = (torch.randn(3, 12, k, generator=gen, requires_grad=True) for k in (16, 8))
+    b = torch.randn(1, 3, 12, generator=gen, requires_grad=True)
+    out = _lin_sum([(h1, w1), (h2, w2)], b, torch.bfloat16)
+    g = torch.randn(out.shape, generator=gen)
+    grads = torch.autograd.grad(out, (h1, h2, w1, w2, b), g)
+    # Mixed precision spelled out: bfloat16 operands, float32 result, float32 gradients.
+    h, w = torch.cat([h1, h2], 2).bfloat16(), torch.cat([w1, w2], 2).bfloat16()
+    ref = torch.stack([(h[:, j] @ w[j].t()).float() for j in range(3)], 1) + b
+    ref_grads = torch.autograd.grad(ref, (h1, h2, w1, w2, b), g)
+    assert out.dtype == torch.float32 and all(x.dtype == torch.float32 for x in grads)
+    torch.testing.assert_close(out, ref)
+    for got, want in zip(grads, ref_grads):
+        torch.testing.assert_close(got, want)
+    exact = _lin_sum([(h1, w1), (h2, w2)], b)   # float32: differs by bfloat16's rounding only
+    assert not torch.equal(out, exact)
+    torch.testing.assert_close(out, exact, rtol=0.05, atol=0.1)

@@ -1,6 +1,8 @@
 """The runs store: append as runs finish, resume after an interruption, no duplicates."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import h5py
 import numpy as np
 import pytest
@@ -124,7 +126,30 @@ def test_a_half_written_append_keeps_the_complete_runs(tmp_path):
     with h5py.File(store.path, "a") as f:   # killed after the first column of a third run
         f["runs/key"].resize((3,))
         f["runs/key"][2] = 12345
-    assert len(store.table()) == 2 and store.done() == {(k, "cora", 0, 3) for k in ARCHS}
+    assert len(store.table()) == 2 and store.done() == {(k, "cora", 0, 3, "float32") for k in ARCHS}
     assert store.append([_fake_run(88881, seed=1)]) == 1
     table = store.table()
     assert len(table) == 3 and (table.iloc[2].key, table.iloc[2].seed) == (88881, 1)
+
+
+def test_runs_of_another_precision_are_not_taken_as_done(tmp_path):
+    store = RunsStore(tmp_path / "runs.h5")
+    store.append([_fake_run(ARCHS[0])])
+    bf16 = replace(_fake_run(ARCHS[0]), precision="bfloat16", valid_acc=0.6)
+    assert store.append([bf16]) == 1 and store.append([bf16]) == 0   # both kept, once each
+    assert store.done() == {(ARCHS[0], "cora", 0, 3, "float32"), (ARCHS[0], "cora", 0, 3, "bfloat16")}
+    job = Job(ARCHS[0], "cora", (0, 1), epochs=3, precision="bfloat16")
+    assert job.without(store.done()).seeds == (1,)
+    table = store.table()
+    assert dict(zip(table.precision, table.valid_acc)) == {"float32": 0.5, "bfloat16": 0.6}
+
+
+def test_a_file_from_before_the_precision_column_reads_as_float32_and_keeps_its_runs(tmp_path):
+    store = RunsStore(tmp_path / "runs.h5")
+    store.append([_fake_run(k) for k in ARCHS])
+    with h5py.File(store.path, "a") as f:   # what earlier versions wrote
+        del f["runs/precision"]
+    assert store.done() == {(k, "cora", 0, 3, "float32") for k in ARCHS}
+    assert store.append([replace(_fake_run(ARCHS[0]), precision="bfloat16")]) == 1
+    table = store.table()
+    assert list(table.precision) == ["float32", "float32", "bfloat16"] and list(table.key) == ARCHS + ARCHS[:1]

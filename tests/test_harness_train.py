@@ -138,3 +138,17 @@ def test_every_op_reading_the_raw_input_trains(cora, arch):
     # layout once made one a view of another tensor, which in-place updates refuse).
     (run,) = train_seeds(arch, "cora", cora, [0], epochs=5)
     assert np.isfinite(run.train_loss).all() and run.train_loss[-1] < run.train_loss[0]
+
+
+def test_bfloat16_products_train_like_float32_and_say_so(cora):
+    arch = "0,1,1,2|gat,cheb,graph,gat"   # hidden gat, cheb and graph ops: products in bfloat16
+    fp32 = train_seeds(arch, "cora", cora, [0, 1], epochs=30)
+    bf16, again = (train_seeds(arch, "cora", cora, [0, 1], epochs=30, precision="bfloat16") for _ in range(2))
+    for a, b, c in zip(fp32, bf16, again):
+        assert (a.precision, b.precision) == ("float32", "bfloat16") and b.summary()["precision"] == "bfloat16"
+        assert np.array_equal(b.val_loss, c.val_loss)             # reproducible, like float32
+        assert not np.array_equal(a.val_loss, b.val_loss)         # the products did change
+        np.testing.assert_allclose(a.val_loss, b.val_loss, rtol=0.02)
+        assert abs(a.valid_acc - b.valid_acc) < 0.03 and b.valid_acc > 0.6
+    with pytest.raises(ValueError, match="unknown precision 'float16'.*float32, bfloat16"):
+        train_seeds(arch, "cora", cora, [0], epochs=1, precision="float16")

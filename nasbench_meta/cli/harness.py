@@ -6,6 +6,7 @@ from pathlib import Path
 
 from nasbench_meta.benchmark import open_benchmark
 from nasbench_meta.cli.common import add_benchmark, add_json, add_root, positive_int, print_json, seed_int
+from nasbench_meta.harness.protocol import PRECISIONS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,6 +59,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="runs file (default: <data dir>/benchmarks/<benchmark>.runs.h5)")
     p.add_argument("--no-store", action="store_true", help="do not read or write the runs file")
     p.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
+    p.add_argument("--precision", choices=PRECISIONS, default="float32",
+                   help="dtype of the ops' matrix products (default: %(default)s, the benchmark's own); "
+                        "bfloat16 is mixed precision, faster on CPUs with bfloat16 units (recorded with each run)")
     add_root(p)
     add_benchmark(p)
     add_json(p)
@@ -84,6 +88,8 @@ def _store(args: argparse.Namespace):
 
 def _check_options(args: argparse.Namespace) -> None:
     """Refuse, before any work, a --device this machine does not have (counts are checked by argparse)."""
+    if getattr(args, "naive", False) and args.precision != "float32":
+        raise ValueError("--naive is the float32 PyG reference loop; leave --precision out with it")
     if args.device is not None:
         _check_device(args.device, remote=bool(getattr(args, "scheduler", None)))
 
@@ -133,7 +139,8 @@ def _run(args: argparse.Namespace) -> int:
                       f"(epoch {r['best_epoch']}), {r['train_time_s']:.1f} s on {r['device']}")
         return 0
     df, summary = compare_with_table(bench, args.task, [key], seeds=args.seeds, data_root=args.data_root,
-                                     store=_store(args), epochs=args.epochs, device=args.device)
+                                     store=_store(args), epochs=args.epochs, device=args.device,
+                                     precision=args.precision)
     return _report(args, df, summary)
 
 
@@ -185,7 +192,8 @@ def _batch(args: argparse.Namespace) -> int:
     try:
         df, summary = compare_with_table(bench, args.task, keys, seeds=args.seeds,
                                          data_root=args.data_root, executor=executor, store=store,
-                                         epochs=args.epochs, device=args.device)
+                                         epochs=args.epochs, device=args.device,
+                                         precision=args.precision)
     finally:
         executor.close()
     return _report(args, df, summary)
@@ -205,7 +213,8 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         df, summary = validate_predictions(bench, args.task, predictions, top=args.top, seeds=args.seeds,
                                            data_root=args.data_root, executor=executor,
-                                           store=store, epochs=args.epochs, device=args.device)
+                                           store=store, epochs=args.epochs, device=args.device,
+                                           precision=args.precision)
     finally:
         executor.close()
     summary.update(shots=args.shots, predictor_seed=args.seed)

@@ -15,6 +15,8 @@ Same model, same maths as ``models.NasBenchGraphNet``; what changes is the order
   sparse product of leaf ops reading the raw input, and the ReLU and dropout of a leaf's
   hidden input run only on those rows' in-neighbours (``operators.Window``: 644 of 2708 Cora
   nodes in training); BatchNorm's training statistics still come from every row;
+- with ``precision="bfloat16"`` (opt-in) the ops' dense products run in bfloat16 with float32
+  weights, accumulation and everything else (mixed precision, as autocast does);
 - dropout draws from one generator per seed, so a seed's random draws do not depend on which
   other seeds share its batch (float sums may differ in the last bits with the batch size, and a
   run that blows up amplifies that: its divergence epoch can move).
@@ -34,6 +36,7 @@ from torch_geometric.utils import softmax
 from nasbench_meta.harness.models import NasBenchGraphNet
 from nasbench_meta.harness.operators import (GatGraph, SparseOp, Window, csr_mm, gat_edges, propagation_matrices,
                                               row_pointers, spmm)
+from nasbench_meta.harness.protocol import PRECISIONS
 
 # Each op as terms (weight name, propagation kind or None for the identity), bias, activation.
 _TERMS: dict[str, tuple[tuple[tuple[str, str | None], ...], str | None]] = {
@@ -153,14 +156,32 @@ def _csr_from(layout: tuple, vals: torch.Tensor) -> tuple:
     return crow, col, vals[order]
 
 
-def _lin(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+def check_precision(precision: str) -> torch.dtype:
+    """The dtype of the hidden layers' matrix products for ``precision`` (a clear error otherwise)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)} "
+                         "(float32 is the benchmark's own; bfloat16 runs the ops' matrix products "
+                         "in bfloat16 with float32 weights and accumulation)")
+    return getattr(torch, precision)
+
+
+def _lin(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None,
+         dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Per-seed linear map: h (M, S, in), w (S, out, in) -> (M, S, out)."""
-    return _lin_sum([(h, w)], b)
+    return _lin_sum([(h, w)], b, dtype)
 
 
-def _lin_sum(terms: list[tuple[torch.Tensor, torch.Tensor]], b: torch.Tensor | None = None) -> torch.Tensor:
-    """Sum of per-seed linear maps (+ bias (1, S, out)): h (M, S, in), w (S, out, in) -> (M, S, out)."""
-    return _SeedLinear.apply(b, *(t for pair in terms for t in pair))
+def _lin_sum(terms: list[tuple[torch.Tensor, torch.Tensor]], b: torch.Tensor | None = None,
+             dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Sum of per-seed linear maps (+ bias (1, S, out)): h (M, S, in), w (S, out, in) -> (M, S, out).
+
+    ``dtype`` bfloat16: the products run in bfloat16 (float32 accumulation), everything else,
+    the weights and their updates included, stays float32 (mixed precision).
+    """
+    flat = (t for pair in terms for t in pair)
+    if dtype == torch.bfloat16:
+        return _SeedLinearBf16.apply(b, *flat)
+    return _SeedLinear.apply(b, *flat)
 
 
 class _SeedLinear(torch.autograd.Function):
@@ -207,6 +228,50 @@ class _SeedLinear(torch.autograd.Function):
         return tuple(grads)
 
 
+class _SeedLinearBf16(torch.autograd.Function):
+    """``_SeedLinear`` with bfloat16 products: the terms are cast once and concatenated along
+    the input axis, so each seed's output is one bfloat16 GEMM (float32 accumulation) whose
+    result is rounded to bfloat16 once, as autocast's linear layers do. Backward runs both
+    products in bfloat16 too; gradients come back as float32. On CPUs with bfloat16 units
+    (AVX512-BF16, AMX) these GEMMs run about 2.5x faster than float32 ones.
+    """
+
+    @staticmethod
+    def forward(ctx, b: "torch.Tensor | None", *pairs: torch.Tensor) -> torch.Tensor:
+        hs, ws = pairs[0::2], pairs[1::2]
+        h = torch.cat([x.to(torch.bfloat16) for x in hs], 2)    # (M, S, sum of in)
+        w = torch.cat([x.to(torch.bfloat16) for x in ws], 2)    # (S, out, sum of in)
+        m, seeds, _ = h.shape
+        out = hs[0].new_empty(m, seeds, w.shape[1])
+        for j in range(seeds):
+            out[:, j].copy_(torch.mm(h[:, j], w[j].t()))
+        if b is not None:
+            out += b
+        ctx.has_bias, ctx.widths = b is not None, [x.shape[2] for x in hs]
+        ctx.save_for_backward(h, w)
+        return out
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> tuple:
+        h, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        g16 = g.to(torch.bfloat16)
+        gh = g.new_empty(h.shape) if any(need[1::2]) else None
+        gw = g.new_empty(w.shape) if any(need[2::2]) else None
+        for j in range(g.shape[1]):
+            if gh is not None:
+                gh[:, j].copy_(torch.mm(g16[:, j], w[j]))
+            if gw is not None:
+                gw[j].copy_(torch.mm(g16[:, j].t(), h[:, j]))
+        grads: list = [g.sum(0, keepdim=True) if ctx.has_bias and need[0] else None]
+        start = 0
+        for k, width in enumerate(ctx.widths):
+            cols = slice(start, start + width)
+            grads += [gh[:, :, cols] if need[1 + 2 * k] else None, gw[:, :, cols] if need[2 + 2 * k] else None]
+            start += width
+        return tuple(grads)
+
+
 @dataclass
 class _RawGroup:
     """Weights applied to the raw input: the terms ``names`` of ops ``ops``, kept as parameters
@@ -220,8 +285,10 @@ class _RawGroup:
 class BatchedNet:
     """Seeds of one architecture as one model with stacked parameters."""
 
-    def __init__(self, models: list[NasBenchGraphNet], seeds: list[int], ctx: GraphContext) -> None:
+    def __init__(self, models: list[NasBenchGraphNet], seeds: list[int], ctx: GraphContext,
+                 precision: str = "float32") -> None:
         ref = models[0]
+        self.matmul_dtype = check_precision(precision)   # of the ops' dense products only
         self.arch, self.protocol, self.ctx = ref.arch, ref.protocol, ctx
         self.raw, self.leaves = ref.raw, ref.leaves
         self.seeds = list(seeds)
@@ -397,9 +464,9 @@ class BatchedNet:
         pre = f"ops.{i}."
         if op == "gat":   # x @ W only on the nodes whose messages reach ``rows``
             graph = self.ctx.gat_graph(self.protocol.normalize, rows)
-            return self._gat(i, _lin(h, self._weight(pre, terms[0][0])), graph)
+            return self._gat(i, _lin(h, self._weight(pre, terms[0][0]), dtype=self.matmul_dtype), graph)
         products = [(self.ctx.propagate(kind, h, rows), self._weight(pre, name)) for name, kind in terms]
-        out = _lin_sum(products, self._bias(pre, bias)[None])
+        out = _lin_sum(products, self._bias(pre, bias)[None], self.matmul_dtype)
         return F.relu(out) if op == "arma" else out
 
     def _gat(self, i: int, xw: torch.Tensor, graph: GatGraph) -> torch.Tensor:

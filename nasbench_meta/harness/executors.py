@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Sequence
 
 from tqdm.auto import tqdm
@@ -33,6 +33,7 @@ class Job:
     epochs: int | None = None        # None: the protocol's epochs
     data_root: str | None = None
     device: str | None = None        # None: CUDA when the worker has it
+    precision: str = "float32"       # of the ops' matrix products (see ``train_seeds``)
 
     @property
     def fidelity(self) -> int:
@@ -40,17 +41,18 @@ class Job:
 
     def without(self, done: set) -> "Job | None":
         """This job minus the seeds already in ``done`` (None when nothing is left)."""
-        left = tuple(s for s in self.seeds if (self.key, self.task, s, self.fidelity) not in done)
+        left = tuple(s for s in self.seeds
+                     if (self.key, self.task, s, self.fidelity, self.precision) not in done)
         if not left:
             return None
-        return Job(self.key, self.task, left, self.epochs, self.data_root, self.device)
+        return replace(self, seeds=left)
 
 
 def run_job(job: Job) -> list[SeedRun]:
     """Worker side: load the graph (cached per process) and train the job's seeds."""
     data = load_task(job.task, job.data_root)
     return train_seeds(job.key, job.task, data, list(job.seeds), device=job.device,
-                       epochs=job.epochs)
+                       epochs=job.epochs, precision=job.precision)
 
 
 Outcome = tuple[Job, "list[SeedRun] | BaseException"]

@@ -49,6 +49,11 @@ DATASET_SHAPES: dict[str, tuple[int, int]] = {
 }
 
 
+# Dtypes the fast path can run the ops' matrix products in: float32 (the benchmark's own
+# training) or bfloat16 (mixed precision: float32 weights, updates and everything else).
+PRECISIONS = ("float32", "bfloat16")
+
+
 def get_protocol(task: str) -> Protocol:
     """The protocol of ``task`` (raises with the known task names)."""
     try:

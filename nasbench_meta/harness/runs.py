@@ -9,6 +9,8 @@ itself stays exactly what the importer built. Layout (one row per run)::
 Schema 2 added the validation-loss curve (the table reads test at the lowest-loss epoch) and
 ``diverged_epoch`` (-1: the run never blew up). Schema-1 files scored test at the
 best-accuracy epoch and cannot be re-scored, so this version refuses to mix them in.
+``precision`` (float32 or bfloat16 matrix products) came later within schema 2: a file without
+that column holds float32 runs only, and gets the column on its next append.
 
 Only one process writes: the driver appends each run as its result comes back (workers of
 a pool or a Dask cluster never touch the file). The file is opened per append and closed
@@ -40,8 +42,10 @@ _COLUMNS: dict[str, object] = {
     "valid_acc": np.float64, "test_acc": np.float64, "best_epoch": np.int64,
     "params": np.int64, "latency_s": np.float64, "train_time_s": np.float64,
     "trainer": _STR, "device": _STR, "versions": _STR, "finished_utc": _STR,
-    "diverged_epoch": np.int64,
+    "diverged_epoch": np.int64, "precision": _STR,
 }
+# Columns added within schema 2, and what the runs of a file that lacks them had.
+_ADDED = {"precision": "float32"}
 
 
 def runs_path(benchmark: str = "nas-bench-graph", root: "str | os.PathLike[str] | None" = None) -> Path:
@@ -51,10 +55,21 @@ def runs_path(benchmark: str = "nas-bench-graph", root: "str | os.PathLike[str] 
 
 def _complete_rows(g: h5py.Group) -> int:
     """Rows every column holds (an append interrupted between columns leaves some longer)."""
-    return min(g[name].shape[0] for name in (*_COLUMNS, *CURVES))
+    return min(g[name].shape[0] for name in (*_COLUMNS, *CURVES) if name in g)
 
 
-RunId = tuple[int, str, int, int]   # (key, task, seed, epochs)
+def _column(g: h5py.Group, name: str, n: int) -> np.ndarray:
+    """The first ``n`` values of a column (an added column a file lacks: its runs' value)."""
+    if name not in g:
+        return np.full(n, _ADDED[name], dtype=object)
+    return g[name].asstr()[:n] if _COLUMNS[name] is _STR else g[name][:n]
+
+
+RunId = tuple[int, str, int, int, str]   # (key, task, seed, epochs, precision)
+
+
+def run_id(run: SeedRun) -> RunId:
+    return (run.key, run.task, run.seed, run.epochs, run.precision)
 
 
 class RunsStore:
@@ -84,7 +99,7 @@ class RunsStore:
                    "validation-loss curves, so they cannot be re-scored)" if version == 1 else "")
             raise ValueError(f"{self.path} has runs schema {version}, this version reads "
                              f"{SCHEMA_VERSION}{why}; {self._ASIDE}")
-        missing = [f"runs/{n}" for n in (*_COLUMNS, *CURVES) if f"runs/{n}" not in f]
+        missing = [f"runs/{n}" for n in (*_COLUMNS, *CURVES) if n not in _ADDED and f"runs/{n}" not in f]
         if missing:
             raise ValueError(self._unreadable(f"{', '.join(missing)} missing"))
 
@@ -115,11 +130,11 @@ class RunsStore:
             raise ValueError(self._unreadable("it is empty" if self.path.stat().st_size == 0 else why)) from err
 
     def append(self, runs: Iterable[SeedRun]) -> int:
-        """Append runs not stored yet (same key, task, seed, epochs); returns how many."""
+        """Append runs not stored yet (same key, task, seed, epochs, precision); returns how many."""
         done = self.done()
         fresh, seen = [], set()
         for r in runs:
-            rid = (r.key, r.task, r.seed, r.epochs)
+            rid = run_id(r)
             if rid not in done and rid not in seen:
                 fresh.append(r)
                 seen.add(rid)
@@ -134,6 +149,11 @@ class RunsStore:
             self._check(f)
             g = f["runs"]
             n0, k = _complete_rows(g), len(fresh)   # drops a row an interrupted append left half-written
+            for name, value in _ADDED.items():
+                if name not in g:   # an older file: its runs all had the value
+                    g.create_dataset(name, shape=(n0,), maxshape=(None,), dtype=_COLUMNS[name], chunks=(256,))
+                    if n0:
+                        g[name][:] = [value] * n0
             for name in _COLUMNS:
                 if name == "versions":
                     values = [json.dumps(r.versions, sort_keys=True) for r in fresh]
@@ -151,15 +171,14 @@ class RunsStore:
         return k
 
     def done(self) -> set[RunId]:
-        """Ids (key, task, seed, epochs) of the stored runs (reads the whole file: a damaged
-        one raises here, before any training)."""
+        """Ids (key, task, seed, epochs, precision) of the stored runs (reads the whole file: a
+        damaged one raises here, before any training)."""
         with self._reading() as g:
             if g is None:
                 return set()
             n = _complete_rows(g)
-            keys, seeds, epochs = g["key"][:n], g["seed"][:n], g["epochs"][:n]
-            tasks = g["task"].asstr()[:n]
-        return {(int(k), str(t), int(s), int(e)) for k, t, s, e in zip(keys, tasks, seeds, epochs)}
+            cols = [_column(g, name, n) for name in ("key", "task", "seed", "epochs", "precision")]
+        return {(int(k), str(t), int(s), int(e), str(p)) for k, t, s, e, p in zip(*cols)}
 
     def table(self) -> pd.DataFrame:
         """One row per run, scalar columns only (curves via ``curves``)."""
@@ -167,9 +186,7 @@ class RunsStore:
             if g is None:
                 return pd.DataFrame(columns=list(_COLUMNS))
             n = _complete_rows(g)
-            cols = {}
-            for name, dtype in _COLUMNS.items():
-                cols[name] = g[name].asstr()[:n] if dtype is _STR else g[name][:n]
+            cols = {name: _column(g, name, n) for name in _COLUMNS}
         return pd.DataFrame(cols)
 
     def curves(self, row: int) -> dict[str, np.ndarray]:

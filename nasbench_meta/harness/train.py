@@ -18,7 +18,7 @@ import os
 import platform
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -28,7 +28,7 @@ import torch_geometric
 from torch_geometric.data import Data
 
 import nasbench_meta
-from nasbench_meta.harness.batched import BatchedNet, GraphContext
+from nasbench_meta.harness.batched import BatchedNet, GraphContext, check_precision
 from nasbench_meta.harness.models import NasBenchGraphNet, build_model, canonical_architecture
 from nasbench_meta.spaces import Architecture
 
@@ -50,6 +50,7 @@ class SeedRun:
     train_time_s: float       # batched runs: the batch's time split evenly over its seeds
     trainer: str              # "batched" | "naive"
     device: str
+    precision: str = "float32"   # of the ops' matrix products ("bfloat16": mixed precision)
     versions: dict = field(default_factory=dict)
     train_loss: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     val_curve: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
@@ -177,10 +178,12 @@ def measure_latency(model: NasBenchGraphNet, data: Data, repeats: int = 3) -> fl
 
 def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: Sequence[int], *,
                 device: "str | torch.device | None" = None, epochs: int | None = None,
-                ctx: GraphContext | None = None, stop_diverged: bool = True) -> list[SeedRun]:
+                ctx: GraphContext | None = None, stop_diverged: bool = True,
+                precision: str = "float32") -> list[SeedRun]:
     """Train ``arch`` on ``task`` once per seed, all seeds batched together (the fast path).
 
     ``epochs`` overrides the protocol's epoch count (a lower fidelity, recorded in each run).
+    ``precision="bfloat16"`` runs the ops' dense products in bfloat16 (recorded in each run).
     Once every seed has blown up (its output layer is all NaN) no epoch can change anything,
     so with ``stop_diverged`` the remaining epochs are filled in instead of computed: the
     curves are the ones training on would give (see ``SeedRun.diverged_epoch``).
@@ -189,18 +192,20 @@ def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: 
     _check_epochs(epochs)
     arch = canonical_architecture(arch)
     device = torch.device(device) if device is not None else default_device()
+    check_precision(precision)
     with deterministic_kernels(device):
-        return _train_batched(arch, task, data, list(seeds), device, epochs, ctx, stop_diverged)
+        return _train_batched(arch, task, data, list(seeds), device, epochs, ctx, stop_diverged,
+                              precision)
 
 
 def _train_batched(arch: Architecture, task: str, data: Data, seeds: list[int], device: torch.device,
                    epochs: "int | None", ctx: "GraphContext | None",
-                   stop_diverged: bool) -> list[SeedRun]:
+                   stop_diverged: bool, precision: str) -> list[SeedRun]:
     models = [seeded_model(arch, task, data, s) for s in seeds]
     protocol = models[0].protocol
     epochs = protocol.epochs if epochs is None else int(epochs)
     ctx = ctx if ctx is not None else GraphContext.build(data, device)
-    net = BatchedNet(models, list(seeds), ctx)
+    net = BatchedNet(models, list(seeds), ctx, precision)
     opt = _make_optimizer(net.parameters(), protocol)
     n_seeds = len(seeds)
     loss_c = torch.zeros(epochs, n_seeds, device=device)
@@ -233,8 +238,8 @@ def _train_batched(arch: Architecture, task: str, data: Data, seeds: list[int], 
     elapsed = time.perf_counter() - t0
     net.load_into(models)
     curves = [c.cpu().numpy().astype(np.float32) for c in (loss_c, val_c, test_c, val_loss_c)]
-    return [_seed_run(arch, task, seed, models[s], data, [c[:, s] for c in curves],
-                      elapsed / n_seeds, "batched", device)
+    return [replace(_seed_run(arch, task, seed, models[s], data, [c[:, s] for c in curves],
+                              elapsed / n_seeds, "batched", device), precision=precision)
             for s, seed in enumerate(seeds)]
 
 

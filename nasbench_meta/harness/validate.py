@@ -21,15 +21,17 @@ from nasbench_meta.harness.train import SeedRun
 
 
 def measured(runs: "pd.DataFrame | Sequence[SeedRun]", task: str, keys: Sequence[int],
-             seeds: Sequence[int], epochs: int) -> pd.DataFrame:
+             seeds: Sequence[int], epochs: int, precision: str = "float32") -> pd.DataFrame:
     """Mean and std over ``seeds`` of each key's measured accuracies (index: key), and how
-    many of those seeds blew up (``diverged``)."""
+    many of those seeds blew up (``diverged``). Runs of another ``precision`` are left out (a
+    table without that column holds float32 runs)."""
     df = runs if isinstance(runs, pd.DataFrame) else pd.DataFrame([r.summary() for r in runs])
     if df.empty:
         df = pd.DataFrame(columns=["key", "task", "seed", "epochs", "valid_acc", "test_acc",
                                    "diverged_epoch"])
+    same = df.precision == precision if "precision" in df else pd.Series(precision == "float32", df.index)
     sel = df[(df.task == task) & df.key.isin(list(keys)) & df.seed.isin(list(seeds))
-             & (df.epochs == epochs)].drop_duplicates(["key", "seed"])
+             & (df.epochs == epochs) & same].drop_duplicates(["key", "seed"])
     sel = sel.assign(diverged=sel.diverged_epoch >= 0)   # -1: never blew up
     if "device" not in sel:
         sel = sel.assign(device="")
@@ -56,7 +58,7 @@ def _spearman(a: pd.Series, b: pd.Series) -> float:
 def compare_with_table(bench: Benchmark, task: str, keys: Sequence[int], *, seeds: Sequence[int],
                        data_root: str | None = None, executor=None, store: RunsStore | None = None,
                        epochs: int | None = None, device: str | None = None,
-                       progress: bool = True) -> tuple[pd.DataFrame, dict]:
+                       progress: bool = True, precision: str = "float32") -> tuple[pd.DataFrame, dict]:
     """Train ``keys`` on ``task`` (seeds explicit) and compare with the table.
 
     Runs already in ``store`` are reused, new ones appended as they finish.
@@ -64,30 +66,31 @@ def compare_with_table(bench: Benchmark, task: str, keys: Sequence[int], *, seed
     """
     keys = [int(k) for k in keys]
     seeds = [int(s) for s in seeds]
-    jobs = [Job(k, task, tuple(seeds), epochs, None if data_root is None else str(data_root), device)
-            for k in keys]
+    root = None if data_root is None else str(data_root)
+    jobs = [Job(k, task, tuple(seeds), epochs, root, device, precision) for k in keys]
     result = run_jobs(jobs, store, executor, progress=progress)
     fidelity = get_protocol(task).epochs if epochs is None else int(epochs)
     source = store.table() if store is not None else result.runs
-    df, summary = agreement_with_table(bench, task, keys, source, seeds=seeds, epochs=fidelity)
+    df, summary = agreement_with_table(bench, task, keys, source, seeds=seeds, epochs=fidelity,
+                                       precision=precision)
     summary["failures"] = [f"{j.key}: {msg}" for j, msg in result.failures]
     return df, summary
 
 
 def agreement_with_table(bench: Benchmark, task: str, keys: Sequence[int],
                          runs: "pd.DataFrame | Sequence[SeedRun]", *, seeds: Sequence[int],
-                         epochs: int) -> tuple[pd.DataFrame, dict]:
+                         epochs: int, precision: str = "float32") -> tuple[pd.DataFrame, dict]:
     """Compare runs already measured (a runs table, e.g. a committed runs CSV) with the table,
     training nothing. Same rows and summary as ``compare_with_table``."""
     keys = [int(k) for k in keys]
     seeds = [int(s) for s in seeds]
-    df = measured(runs, task, keys, seeds, epochs)
+    df = measured(runs, task, keys, seeds, epochs, precision)
     df.insert(0, "arch", [bench.space.format(k) for k in keys])
     df["table_valid"] = [bench.query(task, k, split="valid", seeds="mean") for k in keys]
     df["table_test"] = [bench.query(task, k, split="test", seeds="mean") for k in keys]
     summary = {
         "task": task, "architectures": len(keys), "measured": int(df.measured_test.notna().sum()),
-        "seeds": seeds, "epochs": int(epochs),
+        "seeds": seeds, "epochs": int(epochs), "precision": precision,
         "devices": sorted({d for cell in df.device.dropna() for d in str(cell).split(",") if d}),
         "mae_table_test_points": _mae_points(df.table_test, df.measured_test),
         "median_abs_table_test_points": _mae_points(df.table_test, df.measured_test, "median"),
@@ -165,7 +168,8 @@ def format_report(df: pd.DataFrame, summary: dict) -> str:
     s = summary
     devices = f", trained on {', '.join(s['devices'])}" if s.get("devices") else ""
     lines.append(f"{s['task']}: {s['measured']}/{s['architectures']} architectures measured, "
-                 f"seeds {s['seeds']}, {s['epochs']} epochs{devices}")
+                 f"seeds {s['seeds']}, {s['epochs']} epochs{devices}"
+                 + ("" if s.get("precision", "float32") == "float32" else f", {s['precision']} matrix products"))
     if has_pred and s.get("prediction_scale", "score") == "rank":
         lines.append(f"predictor {s.get('predictor')} predicts a rank score (0-1, higher is better), "
                      f"not accuracy: Spearman vs measured validation {s['spearman_predictor_valid']:.3f}")

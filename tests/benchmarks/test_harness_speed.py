@@ -3,7 +3,8 @@
 Run by hand:  python -m pytest tests/benchmarks/test_harness_speed.py --benchmark-only
 Both trainers train the same seeded sample of Cora architectures for 3 seeds with the full
 protocol (set NASBENCH_META_BENCH_EPOCHS to time fewer epochs; per-epoch cost is constant,
-so times scale linearly). One round each: a naive round takes minutes.
+so times scale linearly). One round each: a naive round takes minutes. The fast path is timed
+with float32 products (the default) and with bfloat16 ones (``precision="bfloat16"``).
 """
 from __future__ import annotations
 
@@ -33,10 +34,13 @@ def test_naive_three_seeds(benchmark, cora, key):
                        rounds=1, iterations=1)
 
 
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 @pytest.mark.parametrize("key", ARCHS)
-def test_fast_three_seeds(benchmark, cora, key):
-    benchmark.extra_info.update(arch=NasBenchGraphSpace().format(key), epochs=EPOCHS, seeds=len(SEEDS))
-    benchmark.pedantic(lambda: train_seeds(key, "cora", cora, SEEDS, epochs=EPOCHS), rounds=1, iterations=1)
+def test_fast_three_seeds(benchmark, cora, key, precision):
+    benchmark.extra_info.update(arch=NasBenchGraphSpace().format(key), epochs=EPOCHS, seeds=len(SEEDS),
+                                precision=precision)
+    benchmark.pedantic(lambda: train_seeds(key, "cora", cora, SEEDS, epochs=EPOCHS, precision=precision),
+                       rounds=1, iterations=1)
 
 
 SAMPLE = [int(k) for k in np.random.default_rng(123).choice(NasBenchGraphSpace().keys(), 12, replace=False)]
