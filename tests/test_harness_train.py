@@ -108,6 +108,15 @@ def test_naive_and_fast_reach_equivalent_accuracy(cora):
         assert abs(np.mean(fast) - np.mean(naive)) < 0.02 + 2 * (np.std(fast) + np.std(naive))
 
 
+@pytest.mark.slow
+def test_bfloat16_and_float32_reach_equivalent_accuracy(cora):
+    """Full protocol, 3 seeds each: bfloat16 products reach float32's accuracy within noise."""
+    for arch in ["0,1,1,2|gat,cheb,graph,gat", "0,1,2,3|gcn,cheb,fc,cheb"]:   # the slowest in float32
+        fp32 = [r.test_acc for r in train_seeds(arch, "cora", cora, [0, 1, 2])]
+        bf16 = [r.test_acc for r in train_seeds(arch, "cora", cora, [0, 1, 2], precision="bfloat16")]
+        assert abs(np.mean(fp32) - np.mean(bf16)) < 0.01 + 2 * (np.std(fp32) + np.std(bf16))
+
+
 def test_runs_that_blow_up_say_when_and_stop_costing_compute(planetoid_root, monkeypatch):
     # Sum-aggregating GraphConv/GIN under CiteSeer's plain SGD at lr 0.2: seeds 1 and 2 reach
     # NaN within 20 epochs (the straightforward PyG loop does too).

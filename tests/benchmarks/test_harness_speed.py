@@ -47,16 +47,18 @@ SAMPLE = [int(k) for k in np.random.default_rng(123).choice(NasBenchGraphSpace()
 SAMPLE_EPOCHS = 40
 
 
-def test_fast_random_sample(benchmark, cora):
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_fast_random_sample(benchmark, cora, precision):
     """The three architectures above are few; this times a wider seeded sample at 40 epochs each
     (3 seeds; 400-epoch time per architecture = 10x its time here, in ``extra_info``)."""
     def run() -> dict[str, float]:
         times = {}
         for key in SAMPLE:
-            runs = train_seeds(key, "cora", cora, SEEDS, epochs=SAMPLE_EPOCHS)
+            runs = train_seeds(key, "cora", cora, SEEDS, epochs=SAMPLE_EPOCHS, precision=precision)
             times[NasBenchGraphSpace().format(key)] = sum(r.train_time_s for r in runs) * 400 / SAMPLE_EPOCHS
         return times
 
     times = benchmark.pedantic(run, rounds=1, iterations=1)
-    benchmark.extra_info.update(epochs=SAMPLE_EPOCHS, seeds=len(SEEDS), seconds_per_400_epochs=times,
+    benchmark.extra_info.update(epochs=SAMPLE_EPOCHS, seeds=len(SEEDS), precision=precision,
+                                seconds_per_400_epochs=times,
                                 mean_seconds_per_400_epochs=float(np.mean(list(times.values()))))
