@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nasbench_meta.harness.validate import agreement_with_table, sample_task_keys
+from nasbench_meta.harness.validate import agreement_with_table, format_report, sample_task_keys
 
 DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 SEEDS = [0, 1, 2]
@@ -71,3 +71,13 @@ def test_bfloat16_products_reproduce_the_table_as_well_as_float32(bench, all_cpu
     means = all_cpu_runs[all_cpu_runs.task == "cora"].groupby(["precision", "key"]).test_acc.mean()
     gap = 100 * (means["bfloat16"] - means["float32"]).abs().mean()
     assert gap == pytest.approx(0.72, abs=0.005)
+
+
+def test_report_on_one_architecture_says_rank_agreement_is_undefined(bench, cpu_runs):
+    # The demo trains one architecture: its report must not print "nan" for Spearman.
+    key = sample_task_keys(bench, "cora", 100, seed=1)[:1]
+    df, summary = agreement_with_table(bench, "cora", key, cpu_runs, seeds=SEEDS, epochs=400)
+    report = format_report(df, summary)
+    assert summary["measured"] == 1
+    assert "nan" not in report.lower()
+    assert "Spearman valid n/a (needs 2+ architectures)" in report

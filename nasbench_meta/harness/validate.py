@@ -172,24 +172,29 @@ def format_report(df: pd.DataFrame, summary: dict) -> str:
                  + ("" if s.get("precision", "float32") == "float32" else f", {s['precision']} matrix products"))
     if has_pred and s.get("prediction_scale", "score") == "rank":
         lines.append(f"predictor {s.get('predictor')} predicts a rank score (0-1, higher is better), "
-                     f"not accuracy: Spearman vs measured validation {s['spearman_predictor_valid']:.3f}")
+                     f"not accuracy: Spearman vs measured validation {_rho(s['spearman_predictor_valid'])}")
     elif has_pred:
         lines.append(f"predictor {s.get('predictor')}: MAE vs measured validation "
                      f"{s['mae_predictor_valid_points']:.2f} points, Spearman "
-                     f"{s['spearman_predictor_valid']:.3f}")
+                     f"{_rho(s['spearman_predictor_valid'])}")
     lines.append(f"table: MAE vs measured validation {s['mae_table_valid_points']:.2f} points, test "
                  f"{s['mae_table_test_points']:.2f} points (median {s['median_abs_table_test_points']:.2f}, "
                  f"bias {s['bias_table_test_points']:+.2f}); "
-                 f"Spearman valid {s['spearman_table_valid']:.3f}, test {s['spearman_table_test']:.3f}")
+                 f"Spearman valid {_rho(s['spearman_table_valid'])}, test {_rho(s['spearman_table_test'])}")
     if s.get("diverged_seeds"):
         lines.append(f"{s['diverged_seeds']} seed(s) blew up (NaN loss) during training; each is "
                      f"scored on the epochs before that, as the benchmark's own runs were")
         lines.append(f"table without the architectures whose seeds blew up ({s['stable_architectures']}): "
                      f"MAE vs measured test {s['mae_table_test_points_stable']:.2f} points, "
-                     f"Spearman {s['spearman_table_test_stable']:.3f}")
+                     f"Spearman {_rho(s['spearman_table_test_stable'])}")
     for failure in s["failures"]:
         lines.append(f"failed: {failure}")
     return "\n".join(lines)
+
+
+def _rho(value: float) -> str:
+    """A rank correlation for the report: undefined (NaN) with fewer than 2 architectures."""
+    return "n/a (needs 2+ architectures)" if pd.isna(value) else f"{value:.3f}"
 
 
 def demo_train_best(bench: Benchmark, task: str, keys_with_predictions: pd.Series,
