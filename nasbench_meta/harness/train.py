@@ -18,7 +18,7 @@ import os
 import platform
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -238,8 +238,8 @@ def _train_batched(arch: Architecture, task: str, data: Data, seeds: list[int], 
     elapsed = time.perf_counter() - t0
     net.load_into(models)
     curves = [c.cpu().numpy().astype(np.float32) for c in (loss_c, val_c, test_c, val_loss_c)]
-    return [replace(_seed_run(arch, task, seed, models[s], data, [c[:, s] for c in curves],
-                              elapsed / n_seeds, "batched", device), precision=precision)
+    return [_seed_run(arch, task, seed, models[s], data, [c[:, s] for c in curves],
+                      elapsed / n_seeds, "batched", device, precision)
             for s, seed in enumerate(seeds)]
 
 
@@ -310,7 +310,7 @@ def _train_one(arch: Architecture, task: str, data: Data, seed: int, device: tor
 
 def _seed_run(arch: Architecture, task: str, seed: int, model: NasBenchGraphNet, data: Data,
               curves: list[np.ndarray], train_time: float, trainer: str,
-              device: torch.device) -> SeedRun:
+              device: torch.device, precision: str = "float32") -> SeedRun:
     loss, val, test, val_loss = curves
     valid_acc, test_acc, best = score_curves(val, val_loss, test)
     model = model.to(device)
@@ -319,5 +319,5 @@ def _seed_run(arch: Architecture, task: str, seed: int, model: NasBenchGraphNet,
         valid_acc=valid_acc, test_acc=test_acc, best_epoch=best,
         params=sum(p.numel() for p in model.parameters()),
         latency_s=measure_latency(model, data), train_time_s=float(train_time),
-        trainer=trainer, device=str(device), versions=library_versions(device),
+        trainer=trainer, device=str(device), precision=precision, versions=library_versions(device),
         train_loss=loss, val_curve=val, test_curve=test, val_loss=val_loss)
