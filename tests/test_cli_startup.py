@@ -1,0 +1,59 @@
+"""The command line starts without the heavy libraries: building the parser and printing any
+``--help`` must not import torch, PyG, xgboost, scikit-learn or Dask (they are imported by the
+commands that train or predict, when those run)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("torch", "torch_geometric", "xgboost", "sklearn", "distributed")
+
+_SCRIPT = """
+import argparse, contextlib, io, json, sys
+from nasbench_meta.cli.main import build_parser, main
+
+def groups(parser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+helps = []
+for argv in [[]] + [[name] for name in groups(build_parser())]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            main(argv + ["--help"])
+        except SystemExit as exc:
+            code = exc.code
+    helps.append([argv, code, "usage: nasbench-meta" in out.getvalue()])
+print(json.dumps({"helps": helps, "loaded": [m for m in %r if m in sys.modules]}))
+""" % (HEAVY,)
+
+
+def test_help_does_not_import_heavy_libraries():
+    proc = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, check=True)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    helps = {" ".join(argv) or "(top)": (code, ok) for argv, code, ok in result["helps"]}
+    assert {"(top)", "datasets", "query", "predictors", "harness", "search", "leaderboard", "demo"} <= set(helps)
+    assert all(code == 0 and ok for code, ok in helps.values()), helps
+    assert result["loaded"] == [], f"--help imported {result['loaded']}"
+
+
+def test_datasets_list_does_not_import_heavy_libraries(tmp_path):
+    script = ("import contextlib, io, json, sys\n"
+              "from nasbench_meta.cli.main import main\n"
+              "with contextlib.redirect_stdout(io.StringIO()):\n"
+              f"    code = main(['datasets', 'list', '--root', {str(tmp_path)!r}])\n"
+              f"print(json.dumps([code, [m for m in {HEAVY!r} if m in sys.modules]]))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    code, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert code == 0 and loaded == [], loaded
+
+
+def test_harness_package_still_exports_every_public_name():
+    import nasbench_meta.harness as harness
+
+    assert sorted(harness._EXPORTS) == sorted(harness.__all__)   # loaded on first use, none forgotten
+    assert all(getattr(harness, name) is not None for name in harness.__all__)
