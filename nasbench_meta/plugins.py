@@ -8,6 +8,14 @@ import sys
 from pathlib import Path
 
 SPEC_HELP = "'package.module:ClassName' or 'path/to/file.py:ClassName'"
+_FILE_MODULE_PREFIX = "nasbench_meta_user_"
+
+
+def class_spec(cls: type) -> str:
+    """The spec that loads ``cls`` again in a fresh process (a file's path for classes from files)."""
+    module = sys.modules.get(cls.__module__)
+    where = getattr(module, "__file__", None) if cls.__module__.startswith(_FILE_MODULE_PREFIX) else None
+    return f"{where or cls.__module__}:{cls.__qualname__}"
 
 
 def load_class(spec: str, base: type, what: str) -> type:
@@ -30,7 +38,7 @@ def _load_module(where: str, what: str):
         if not path.is_file():
             raise LookupError(f"no {what} file at {path}")
         # Stable module name per file, so worker processes and pickling agree.
-        name = "nasbench_meta_user_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+        name = _FILE_MODULE_PREFIX + hashlib.sha1(str(path).encode()).hexdigest()[:12]
         if name not in sys.modules:
             module_spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(module_spec)

@@ -4,7 +4,8 @@
 
 The cache is what `nasbench-meta predictors evaluate --out predictor-eval` writes (one JSON per
 predictor, config and held-out task). Only runs with support seeds 0-4 and shots 0/10/20/50/100
-are used, so every row averages the same draws. ``--notes`` maps a predictor name to extra
+are used, so every row averages the same draws; a cache lacking some predictors is refused unless
+``--allow-missing``. ``--notes`` maps a predictor name to extra
 markdown (e.g. how it was run) appended to its card.
 """
 from __future__ import annotations
@@ -52,8 +53,19 @@ def load_cache(cache: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         frames.append(tidy_table({"predictor": {"name": name}, "runs": data["result"]["runs"]}))
         best += [{"predictor": name, "holdout": r["holdout"], "shots": r["shots"], "seed": r["seed"],
                   "best_key": r["top_keys"][0]} for r in runs]
+    if not frames:
+        raise SystemExit(f"{cache} holds no evaluation with support seeds {SEEDS} and shots {SHOTS}: run the full "
+                         "evaluation in predictors/README.md first (its --out folder's cache/)")
     table = pd.concat(frames, ignore_index=True)
     return table, pd.DataFrame(best)
+
+
+def check_complete(table: pd.DataFrame, allow_missing: bool) -> None:
+    """Refuse to turn measured cards into 'Not measured yet' because a cache lacks their predictor."""
+    missing = sorted(set(CARDS) - set(table.predictor))
+    if missing and not allow_missing:
+        raise SystemExit(f"the cache has no full evaluation of {', '.join(missing)}; regenerating would drop their "
+                         "results from the cards and tables. Evaluate them too, or pass --allow-missing")
 
 
 def top1_hits(bench, best: pd.DataFrame) -> pd.DataFrame:
@@ -124,10 +136,13 @@ def main() -> None:
     ap.add_argument("--cache", required=True, type=Path)
     ap.add_argument("--notes", type=Path, help="JSON: predictor name -> markdown appended to its card")
     ap.add_argument("--root", help="benchmark data root (default: the usual data root)")
+    ap.add_argument("--allow-missing", action="store_true",
+                    help="regenerate even if some predictors have no full evaluation in the cache")
     args = ap.parse_args()
     notes = json.loads(args.notes.read_text()) if args.notes else {}
-    bench = open_benchmark("nas-bench-graph", root=args.root)
     table, best = load_cache(args.cache)
+    check_complete(table, args.allow_missing)
+    bench = open_benchmark("nas-bench-graph", root=args.root)
     hits = top1_hits(bench, best)
     results = HERE / "results"
     table.to_csv(results / "loto-valid-test.csv", index=False)

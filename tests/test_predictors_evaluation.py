@@ -183,6 +183,21 @@ def test_a_users_own_predictor_runs_through_the_cli(bench_root, bench, tmp_path,
     assert main(["predictors", "predict", "--predictor", f"{path}:MostSkips", "--task", "cora", "--shots", "0",
                  "--seed", "0", "--root", str(bench_root)]) == 0
     assert "most-skips on cora" in capsys.readouterr().out
+    model = tmp_path / "mine.npz"
+    assert main(["predictors", "train", "--predictor", f"{path}:MostSkips", "--holdout", "cora", "--seed", "0",
+                 "--root", str(bench_root), "--out", str(model)]) == 0
+    builtins = {name: cls for name, cls in registry.PREDICTORS.items() if name != "most-skips"}
+    monkeypatch.setattr(registry, "PREDICTORS", dict(builtins))   # as in a fresh process
+    capsys.readouterr()
+    assert main(["predictors", "predict", "--model", str(model), "--task", "cora", "--shots", "0", "--seed", "0",
+                 "--root", str(bench_root)]) == 0                   # the file says where its class lives
+    assert "most-skips on cora" in capsys.readouterr().out
+    monkeypatch.setattr(registry, "PREDICTORS", dict(builtins))
+    path.rename(tmp_path / "moved.py")
+    assert main(["predictors", "predict", "--model", str(model), "--task", "cora", "--shots", "0", "--seed", "0",
+                 "--root", str(bench_root)]) == 2
+    assert "cannot be loaded here" in capsys.readouterr().err
+    path = tmp_path / "moved.py"
     for bad, message in [(f"{path}:Nope", "has no attribute 'Nope'"), (f"{path}:np", "not a subclass"),
                          (f"{tmp_path}/missing.py:X", "no predictor file")]:
         assert main(["predictors", "evaluate", "--predictor", bad, "--holdout", "cora", "--seeds", "1",

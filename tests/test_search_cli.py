@@ -58,6 +58,9 @@ def test_method_from_a_file_path_and_verify_exit_codes(bench_root: Path, tmp_pat
     tampered.write_text(json.dumps(doc))
     assert main(["search", "verify", str(tampered), "--root", str(bench_root)]) == 1
     assert "reveals 1.0" in capsys.readouterr().out
+    assert main(["search", "rescore", str(tampered), "--out", str(tmp_path / "laundered.json"),
+                 "--root", str(bench_root)]) == 2     # new scores would not make a false trajectory true
+    assert "rescoring cannot fix" in capsys.readouterr().err and not (tmp_path / "laundered.json").exists()
     fixed = tmp_path / "fixed.json"
     assert main(["search", "rescore", str(out), "--out", str(fixed), "--root", str(bench_root)]) == 0
     assert load(fixed)["runs"] == load(out)["runs"]
@@ -184,3 +187,27 @@ def test_search_demo_stage(bench, tmp_path: Path, capsys) -> None:
     assert [p.suffix for p in out["plots"]] == [".png", ".svg"] and all(p.exists() for p in out["plots"])
     assert [p.name for p in out["results"]] == ["rs-cora.json", "meta-cora.json"]
     assert "cora" not in load(out["results"][1])["method"]["config"]["source_tasks"]
+
+
+BROKEN_METHOD = '''
+from nasbench_meta.search import Method
+
+
+class Broken(Method):
+    name = "broken"
+
+    def ask(self, n):
+        raise RuntimeError("boom")
+'''
+
+
+def test_an_error_in_a_users_method_shows_where(bench_root: Path, tmp_path: Path, capsys) -> None:
+    path = tmp_path / "broken.py"
+    path.write_text(BROKEN_METHOD)
+    assert main(["search", "run", "--method", f"{path}:Broken", "--task", "cora", "--budget", "5", "--seeds", "1",
+                 "--out", str(tmp_path / "b.json"), "--root", str(bench_root)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and f"error in your code ({path}:9): RuntimeError: boom" in err
+    assert main(["search", "run", "--method", "nope", "--task", "cora", "--budget", "5", "--seeds", "1",
+                 "--out", str(tmp_path / "b.json"), "--root", str(bench_root)]) == 2
+    assert "Traceback" not in capsys.readouterr().err     # our own errors stay one line

@@ -70,3 +70,13 @@ def test_report_writes_critical_difference_diagrams(tmp_path) -> None:
     text = (tmp_path / "summary.md").read_text()
     assert "after 2 queries: Friedman p = 0.0498 over 3 tasks" in text
     assert "not shown to differ: x, y; y, z" in text
+
+
+def test_report_rejects_budgets_beyond_the_runs_and_mixed_benchmarks(tmp_path) -> None:
+    results = [fake(m, "a", [[3, 2, 1]]) for m in ("x", "y")]
+    with pytest.raises(ValueError, match="--budgets 5 outside what the results reach \\(1 to 3 queries\\)"):
+        make_report(results, tmp_path, budgets=[2, 5])
+    assert not list(tmp_path.iterdir())                          # nothing written for a bad request
+    results[0]["benchmark"], results[1]["benchmark"] = {"name": "nas-bench-graph"}, {"name": "other-bench"}
+    with pytest.raises(ValueError, match="several benchmarks \\(nas-bench-graph, other-bench\\)"):
+        make_report(results, tmp_path, budgets=[2])

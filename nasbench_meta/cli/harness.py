@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_batch)
 
     p = sub.add_parser("validate", help="train a predictor's top-k and compare with table and measurement")
-    p.add_argument("--predictor", required=True, help="predictor name (see `predictors list`)")
+    p.add_argument("--predictor", required=True, help="predictor name (see `predictors list`) or your own, as path/to/file.py:Class")
     p.add_argument("--top", type=positive_int, default=5, help="architectures to train (default: %(default)s)")
     p.add_argument("--shots", type=int, default=20,
                    help="support architectures of the task the predictor sees (default: %(default)s)")

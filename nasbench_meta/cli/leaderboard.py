@@ -9,8 +9,8 @@ from typing import Any
 
 from nasbench_meta.cli.common import add_json, add_root, json_object, print_json
 
-BOARDS_HELP = ("boards directory (default: leaderboards/ of the source checkout when run from one, "
-               "else <data dir>/leaderboards)")
+BOARDS_HELP = ("boards directory (default: leaderboards/ of the source checkout nasbench-meta is installed "
+               "from, as with `pip install -e .`, whatever the working directory; else <data dir>/leaderboards)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import sysconfig
+import traceback
+from pathlib import Path
 
 # Modules under nasbench_meta.cli, each exposing register(subparsers) -> None.
 COMMANDS: tuple[str, ...] = ("datasets", "query", "predictors", "harness", "search", "leaderboard", "demo")
@@ -29,9 +32,27 @@ def main(argv: "list[str] | None" = None) -> int:
         print("interrupted; finished work is kept and a rerun resumes it", file=sys.stderr)
         return 130
     except (LookupError, ValueError, RuntimeError, OSError) as exc:
-        # Expected user-facing failures: one clear line, no traceback.
-        print(f"nasbench-meta: error: {exc}", file=sys.stderr)
+        # Expected user-facing failures: one clear line, no traceback, unless the error came out
+        # of the user's own method or predictor, whose author needs to see where.
+        where = _user_code_frame(exc)
+        if where:
+            traceback.print_exception(exc)
+            print(f"nasbench-meta: error in your code ({where}): {type(exc).__name__}: {exc}", file=sys.stderr)
+        else:
+            print(f"nasbench-meta: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _user_code_frame(exc: BaseException) -> "str | None":
+    """'file:line' of the innermost frame of ``exc`` outside nasbench-meta, Python and installed
+    packages (a user's own plugin), or None."""
+    ours = (str(Path(__file__).resolve().parents[1]), *sysconfig.get_paths().values())
+    found = None
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        name = frame.f_code.co_filename
+        if not name.startswith("<") and not str(Path(name).resolve()).startswith(ours):
+            found = f"{name}:{line}"
+    return found
 
 
 if __name__ == "__main__":

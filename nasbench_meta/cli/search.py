@@ -174,14 +174,19 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _rescore(args: argparse.Namespace) -> int:
-    from nasbench_meta.search import load, rescore, save
+    from nasbench_meta.search import load, rescore, save, verify
 
     _out_file(args.out)
     if Path(args.out).exists() and not args.force:
         raise ValueError(f"{args.out} already exists; pass --force to overwrite it, or choose another --out")
     res = load(args.file)
     with open_benchmark(res["benchmark"]["name"], args.root) as bench:
-        save(rescore(res, bench), args.out)
+        rescored = rescore(res, bench)
+        problems = verify(rescored, bench)  # what new scores cannot fix: trajectories the table contradicts
+        if problems:
+            raise ValueError(f"{args.file} has {len(problems)} problem(s) that rescoring cannot fix, e.g. "
+                             f"{problems[0]}; nothing written (`search verify {args.file}` lists them all)")
+        save(rescored, args.out)
     print(f"wrote {args.out}")
     return 0
 

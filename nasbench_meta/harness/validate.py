@@ -48,9 +48,12 @@ def _mae_points(a: pd.Series, b: pd.Series, how: str = "mean") -> float:
     return 100 * float((a - b).abs().agg(how))
 
 
+MIN_RANKED = 3
+
+
 def _spearman(a: pd.Series, b: pd.Series) -> float:
     ok = a.notna() & b.notna()
-    if ok.sum() < 3:
+    if ok.sum() < MIN_RANKED:  # two points always correlate +-1: no evidence of agreement
         return float("nan")
     return float(spearmanr(a[ok], b[ok]).statistic)
 
@@ -194,7 +197,7 @@ def format_report(df: pd.DataFrame, summary: dict) -> str:
 
 def _rho(value: float) -> str:
     """A rank correlation for the report: undefined (NaN) with fewer than 2 architectures."""
-    return "n/a (needs 2+ architectures)" if pd.isna(value) else f"{value:.3f}"
+    return f"n/a (needs {MIN_RANKED}+ architectures with differing values)" if pd.isna(value) else f"{value:.3f}"
 
 
 def demo_train_best(bench: Benchmark, task: str, keys_with_predictions: pd.Series,

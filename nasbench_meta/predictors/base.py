@@ -27,6 +27,7 @@ import numpy as np
 
 from nasbench_meta.atomic import atomic_file
 from nasbench_meta.benchmark import Benchmark
+from nasbench_meta.plugins import class_spec
 from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError, get_space
 
 FILE_FORMAT = "nasbench-meta predictor"
@@ -126,9 +127,9 @@ class Predictor(ABC):
             raise ValueError("support_keys repeat an architecture; pass each measured architecture once")
         if len(support_rows) < self.min_support:
             raise ValueError(
-                f"{self.name} is trained on the target task alone and needs at least {self.min_support} "
-                f"measured support architectures, got {len(support_rows)}; use a meta-trained predictor "
-                f"({', '.join(_meta_names())}) for fewer")
+                f"{self.name} fits a model to the target's measured support architectures and needs at least "
+                f"{self.min_support} of them, got {len(support_rows)}; for fewer use a predictor that works from "
+                f"K = {len(support_rows)} ({', '.join(_names_from(len(support_rows)))})")
         return rows, support_rows, support_scores
 
     def _rows(self, keys: Any, what: str) -> np.ndarray:
@@ -157,6 +158,7 @@ class Predictor(ABC):
         if self.fit_info is None:
             raise NotFittedError(f"{self.name} is not fitted: nothing to save")
         header = {"format": FILE_FORMAT, "file_version": FILE_VERSION, "predictor": self.name,
+                  "class": class_spec(type(self)),  # how to load a user's own predictor again
                   "predictor_version": self.version, "config": self.config, "fit_info": self.fit_info}
         arrays = {f"state/{k}": v for k, v in self._state().items()}
         arrays["keys"] = self._keys
@@ -169,8 +171,6 @@ class Predictor(ABC):
 
 def load_predictor(path: "str | os.PathLike[str]") -> Predictor:
     """Load a predictor written by ``Predictor.save``; it predicts exactly as before saving."""
-    from nasbench_meta.predictors.registry import predictor_class
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no predictor file at {path}; create one with `nasbench-meta predictors train`")
@@ -178,7 +178,7 @@ def load_predictor(path: "str | os.PathLike[str]") -> Predictor:
     if header["file_version"] != FILE_VERSION:
         raise ValueError(f"{path} has predictor file version {header['file_version']}; this nasbench-meta "
                          f"reads version {FILE_VERSION}: {_RETRAIN}")
-    cls = predictor_class(header["predictor"])
+    cls = _saved_class(path, header)
     if header["predictor_version"] != cls.version:
         raise ValueError(f"{path} holds {cls.name} version {header['predictor_version']}, this nasbench-meta "
                          f"has version {cls.version}: {_RETRAIN}")
@@ -191,6 +191,23 @@ def load_predictor(path: "str | os.PathLike[str]") -> Predictor:
     except (KeyError, TypeError, ValueError) as exc:  # a damaged or hand-edited file
         raise ValueError(f"{path} is a damaged predictor file ({_first_line(exc)}): {_RETRAIN}") from None
     return predictor
+
+
+def _saved_class(path: Path, header: dict) -> type[Predictor]:
+    """The class a file was saved from: a built-in by name, a user's own by the spec it recorded."""
+    from nasbench_meta.predictors.registry import available_predictors, predictor_class
+
+    name, spec = header["predictor"], header.get("class")
+    if name in available_predictors() or not spec:
+        return predictor_class(name)
+    try:
+        cls = predictor_class(spec)
+    except LookupError as exc:
+        raise LookupError(f"{path} holds the predictor {name!r} of {spec}, which cannot be loaded here ({exc}); "
+                          "make that file or module available at the same place") from None
+    if cls.name != name:
+        raise LookupError(f"{path} holds the predictor {name!r}, but {spec} is now named {cls.name!r}")
+    return cls
 
 
 _RETRAIN = "retrain it with `nasbench-meta predictors train`"
@@ -224,7 +241,8 @@ def complete_tasks(bench: Benchmark) -> list[str]:
     return [t for t in bench.tasks if len(bench.task_keys(t)) == len(bench.keys)]
 
 
-def _meta_names() -> list[str]:
+def _names_from(shots: int) -> list[str]:
+    """Registered predictors that adapt from ``shots`` support architectures."""
     from nasbench_meta.predictors.registry import PREDICTORS
 
-    return [n for n, cls in PREDICTORS.items() if cls.meta]
+    return [n for n, cls in PREDICTORS.items() if cls.min_support <= shots]

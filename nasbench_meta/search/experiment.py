@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 from tqdm.auto import tqdm
 
 from nasbench_meta.paths import data_root
+from nasbench_meta.plugins import class_spec
 from nasbench_meta.search import results as results_io
 from nasbench_meta.search.api import Method
 from nasbench_meta.search.registry import make_method, method_class
@@ -41,7 +42,7 @@ def seed_list(seeds: "int | Sequence[int]", first: int = 0) -> list[int]:
 def method_spec(method: "str | type[Method]") -> str:
     if isinstance(method, str):
         return method
-    return f"{method.__module__}:{method.__qualname__}"
+    return class_spec(method)
 
 
 def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, seeds: "int | Sequence[int]",

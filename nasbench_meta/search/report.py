@@ -42,7 +42,22 @@ def collect(items: Sequence["dict | str | os.PathLike[str]"]) -> dict[str, dict[
         table[res["task"]][label] = res
     if not table:
         raise ValueError("no results given")
+    benchmarks = {res.get("benchmark", {}).get("name") for methods in table.values() for res in methods.values()}
+    benchmarks.discard(None)
+    if len(benchmarks) > 1:  # tasks of two benchmarks share no reference: ranks across them mean nothing
+        raise ValueError(f"the results come from several benchmarks ({', '.join(sorted(benchmarks))}); "
+                         "report one benchmark at a time")
     return dict(table)
+
+
+def check_budgets(table: dict, budgets: Sequence[int]) -> None:
+    """Clear errors for table budgets no results file reaches (they would silently show nothing)."""
+    longest = max(len(res["runs"][0]["scores"]["regret_test"]) for methods in table.values()
+                  for res in methods.values() if res["runs"])
+    bad = [b for b in budgets if not 1 <= b <= longest]
+    if bad:
+        raise ValueError(f"--budgets {', '.join(map(str, bad))} outside what the results reach (1 to {longest} "
+                         "queries); choose budgets within it")
 
 
 def curves(results: dict[str, Any], kind: str = "regret_test") -> np.ndarray:
@@ -271,6 +286,7 @@ def make_report(items: Sequence["dict | str | os.PathLike[str]"], out_dir: "str 
                 budgets: Sequence[int] = (20, 100)) -> dict[str, list[Path]]:
     """Write every plot and the markdown summary into ``out_dir``; returns the paths by kind."""
     table = collect(items)
+    check_budgets(table, budgets)
     out_dir = Path(out_dir)
     written: dict[str, list[Path]] = {"task_plots": [], "rank_plots": [], "cd_plots": [], "tables": []}
     for kind in KINDS:
