@@ -13,7 +13,9 @@ import pytest
 
 from nasbench_meta.cli.main import main
 from nasbench_meta.leaderboard import actions
-from nasbench_meta.leaderboard.schema import SubmissionRejected, load_submission, make_submission
+from nasbench_meta.leaderboard.schema import (
+    Problem, SubmissionRejected, collapse, load_submission, make_submission, recorded_config,
+)
 from nasbench_meta.leaderboard.storage import BoardStore, checkout_boards_dir, default_boards_dir
 from nasbench_meta.leaderboard.verify import required_tasks
 from nasbench_meta.search.experiment import run_seeds
@@ -36,9 +38,16 @@ def rs2_results(bench) -> list[dict]:
     return _results(bench, "rs", list(range(10, 20)))
 
 
-def _submission(results: list[dict], name: str = "Random search", version: str = "1") -> dict:
+@pytest.fixture(scope="module")
+def re_results(bench) -> list[dict]:
+    return _results(bench, "re", list(range(10)))
+
+
+def _submission(results: list[dict], name: str = "Random search", version: str = "1",
+                config: "dict | None" = None) -> dict:
+    config = recorded_config(results) if config is None else config  # what `leaderboard pack` defaults to
     return make_submission(board="nas", benchmark="nas-bench-graph", name=name, version=version,
-                           authors=["nasbench-meta tests"], url=URL, config={}, results=copy.deepcopy(results))
+                           authors=["nasbench-meta tests"], url=URL, config=config, results=copy.deepcopy(results))
 
 
 def _snapshot(directory: Path) -> dict[str, str]:
@@ -193,7 +202,49 @@ def test_duplicates_are_rejected(board, bench, rs_results, rs2_results, tmp_path
     assert actions.validate(_submission(rs2_results, version="2"), boards_dir=board, bench=bench).accepted
     on_empty_board = actions.validate(_submission(relabelled, name="Fresh", version="9"), boards_dir=tmp_path, bench=bench)
     assert "wrong-protocol" in {p.code for p in on_empty_board.problems}
+    # being a duplicate hides nothing else: the broken run is reported beside it
+    broken = copy.deepcopy(rs2_results)
+    broken[0]["runs"][0]["trajectory"] = None
+    both = actions.validate(_submission(broken), boards_dir=board, bench=bench)
+    assert [p.code for p in both.problems] == ["duplicate-entry", "invalid-results"], both.problems
+    assert "runs[0].trajectory must be an object" in both.problems[1].message
     assert _snapshot(board) == before
+
+
+def test_claimed_config_must_be_the_recorded_one(tmp_path, bench, re_results, capsys):
+    # the board shows method.config, so it is checked against what the runs recorded
+    recorded = re_results[0]["method"]["config"]
+    assert sorted(recorded) == ["max_duplicates", "population_size", "sample_size"]
+    doc = _submission(re_results, name="Regularized evolution")
+    assert doc["method"]["config"] == recorded and actions.validate(doc, boards_dir=tmp_path, bench=bench).accepted
+    claimed = {"population": 50, "population_size": recorded["population_size"], "sample_size": 6}
+    verdict = actions.validate({**doc, "method": {**doc["method"], "config": claimed}}, boards_dir=tmp_path, bench=bench)
+    [problem] = verdict.problems
+    assert problem.code == "config-mismatch" and "population_size" not in problem.message  # only what differs
+    for text in ("population: claimed 50, recorded absent", "sample_size: claimed 6, recorded 5",
+                 "max_duplicates: claimed absent, recorded 50"):
+        assert text in problem.message
+    with pytest.raises(SubmissionRejected, match="config-mismatch"):
+        _submission(re_results, config=claimed)
+    # `pack --config` that disagrees writes nothing; without --config it takes the recorded one
+    files = []
+    for res in re_results:
+        files.append(tmp_path / f"re-{res['task']}.json")
+        files[-1].write_text(json.dumps(res))
+    sub = tmp_path / "sub.json"
+    pack = ["leaderboard", "pack", "--board", "nas", "--name", "My method", "--version", "1", "--author", "Me",
+            "--url", "https://github.com/me/my-method", "-o", str(sub), *map(str, files)]
+    assert main([*pack, "--config", '{"population": 50}']) == 2 and not sub.exists()
+    assert "config-mismatch" in capsys.readouterr().err
+    assert main(pack) == 0 and load_submission(sub)["method"]["config"] == recorded
+
+
+def test_collapse_keeps_distinct_problems_apart():
+    same = [Problem("missing-predictions", f"cora K={k} seed=0: no stored predictions") for k in (0, 10, 20, 50)]
+    other = [Problem("invalid-results", f"results could not be read (KeyError: '{k}')") for k in "xy"]
+    assert collapse(same + other) == [
+        Problem("missing-predictions", "no stored predictions (4 times: cora K=0 seed=0; cora K=10 seed=0; "
+                "cora K=20 seed=0; ...)", 4), *other]  # a colon inside the message is no location
 
 
 def test_bad_envelopes_are_rejected(tmp_path, board, bench, rs2_results):
@@ -212,10 +263,19 @@ def test_bad_envelopes_are_rejected(tmp_path, board, bench, rs2_results):
     not_ours = {**doc, "method": {**doc["method"], "url": "repo:does/not/exist.py"}}
     escapes = {**doc, "method": {**doc["method"], "url": "repo:../outside.py"}}
     absolute = {**doc, "method": {**doc["method"], "url": f"repo:{Path(__file__).resolve()}"}}
-    for bad, code in ((future, "unknown-schema-version"), (no_url, "missing-field"), (wrong_bench, "wrong-benchmark"),
+    for bad, code in ((future, "unknown-schema-version"), (no_url, "invalid-field"), (wrong_bench, "wrong-benchmark"),
                       (not_ours, "bad-url"), (escapes, "bad-url"), (absolute, "bad-url")):
         verdict = actions.validate(bad, boards_dir=board, bench=bench)
         assert code in {p.code for p in verdict.problems}, verdict.problems
+    # a field that is absent is missing; one that is there but malformed is invalid, and says why
+    method = {k: v for k, v in doc["method"].items() if k != "url"}
+    for changes, code, text in (({"url": "https://..."}, "invalid-field", "http(s) URL"),
+                                ({"version": 2}, "invalid-field", "must be a string"),
+                                ({"config": "population=50"}, "invalid-field", "JSON object"),
+                                ({}, "missing-field", "method.url is missing")):
+        verdict = actions.validate({**doc, "method": {**method, "url": URL, **changes} if changes else method},
+                                   boards_dir=board, bench=bench)
+        assert [p.code for p in verdict.problems] == [code] and text in verdict.problems[0].message, verdict.problems
     ours = {**doc, "method": {**doc["method"], "url": "repo:nasbench_meta/demo.py"}}
     assert "bad-url" not in {p.code for p in actions.validate(ours, boards_dir=board, bench=bench).problems}
     assert _snapshot(board) == before

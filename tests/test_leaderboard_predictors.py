@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from nasbench_meta.leaderboard import actions
+from nasbench_meta.leaderboard.actions import format_verdict
 from nasbench_meta.leaderboard.boards import predictor_board
 from nasbench_meta.leaderboard.schema import SubmissionRejected, make_submission
 from nasbench_meta.leaderboard.storage import BoardStore
@@ -109,6 +110,26 @@ def test_claimed_metrics_are_rescored(bench, payload, tmp_path):
 def test_duplicate_evaluation_is_rejected(board, bench, payload):
     verdict = actions.validate(_submission(payload, name="Renamed"), boards_dir=board, bench=bench)
     assert {p.code for p in verdict.problems} == {"duplicate-entry"}
+
+
+def test_claimed_config_must_be_the_recorded_one(bench, payload, tmp_path):
+    doc = _submission(payload)
+    claimed = {**payload["predictor"]["config"], "temperature": 0.5}
+    verdict = actions.validate({**doc, "method": {**doc["method"], "config": claimed}}, boards_dir=tmp_path, bench=bench)
+    assert [p.code for p in verdict.problems] == ["config-mismatch"]
+    assert "temperature: claimed 0.5, recorded absent" in verdict.problems[0].message
+
+
+def test_identical_problems_are_collapsed(bench, tmp_path):
+    # `predictors evaluate --no-predictions`: no run can be re-scored; one line says so, with a count
+    bare = evaluation.evaluate(bench, "mean-rank", holdouts=["all"], shots=[0, 10, 20, 50, 100], seeds=[0, 1, 2],
+                               fit_seed=0, store_predictions=False, progress=False).payload
+    verdict = actions.validate(_submission(bare, name="No predictions"), boards_dir=tmp_path, bench=bench)
+    [problem] = verdict.problems
+    first = bare["runs"][0]
+    assert problem.code == "missing-predictions" and problem.count == len(bare["runs"]) == 8 * 5 * 3
+    assert problem.message.startswith(f"no stored predictions to re-score (120 times: {first['holdout']} K=0 seed=0; ")
+    assert format_verdict(verdict) == ["REJECTED for nas-bench-graph/predictors: 120 problem(s)", f"  - {problem}"]
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

@@ -94,15 +94,15 @@ def _read_json(path: Path) -> Any:
 
 
 def _config(text: "str | None", results: list[dict[str, Any]]) -> dict[str, Any]:
+    from nasbench_meta.leaderboard.schema import recorded_config
+
     if text is not None:
         return json_object(text)
-    recorded = [r.get("method", r.get("predictor", {})).get("config") for r in results if isinstance(r, dict)]
-    recorded = [c for c in recorded if isinstance(c, dict)]
-    if not recorded:
-        raise ValueError("the results record no configuration; pass --config")
-    if any(json.dumps(c, sort_keys=True) != json.dumps(recorded[0], sort_keys=True) for c in recorded):
-        return {"per_results_file": recorded}
-    return recorded[0]
+    recorded = recorded_config(results)
+    if recorded is None:
+        raise ValueError("the results record no configuration; write them with `nasbench-meta search run` or "
+                         "`predictors evaluate`")
+    return recorded
 
 
 def _benchmark_name(results: list[Any]) -> str:
@@ -153,7 +153,8 @@ def _print_rejection(exc: Any, as_json: bool) -> int:
     if as_json:
         print_json({"accepted": False, "problems": [p.__dict__ for p in exc.problems]})
     else:
-        print(f"REJECTED: {len(exc.problems)} problem(s); nothing was written", file=sys.stderr)
+        found = sum(p.count for p in exc.problems)  # a collapsed line counts every place it stands for
+        print(f"REJECTED: {found} problem(s); nothing was written", file=sys.stderr)
         for p in exc.problems:
             print(f"  - {p}", file=sys.stderr)
     return 1

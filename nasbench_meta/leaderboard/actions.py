@@ -134,7 +134,8 @@ def format_verdict(verdict: Verdict) -> list[str]:
     """Lines a person reads: accepted with the headline numbers, or every reason to reject."""
     where = f"{verdict.benchmark}/{verdict.board}"
     if not verdict.accepted:
-        return [f"REJECTED for {where}: {len(verdict.problems)} problem(s)"] + [f"  - {p}" for p in verdict.problems]
+        found = sum(p.count for p in verdict.problems)  # a collapsed line counts every place it stands for
+        return [f"REJECTED for {where}: {found} problem(s)"] + [f"  - {p}" for p in verdict.problems]
     lines = [f"OK: would be accepted on {where} as {verdict.entry_id}"]
     summary = verdict.summary or {}
     for task, t in summary.get("tasks", {}).items():

@@ -15,7 +15,9 @@ import numpy as np
 
 import nasbench_meta
 from nasbench_meta.leaderboard.boards import NAS_BUDGETS
-from nasbench_meta.leaderboard.schema import Problem, content_hash, entry_id, envelope_problems
+from nasbench_meta.leaderboard.schema import (
+    Problem, collapse, config_problems, content_hash, entry_id, envelope_problems,
+)
 from nasbench_meta.leaderboard.storage import BoardStore, Entry
 
 if TYPE_CHECKING:
@@ -98,10 +100,9 @@ def verify_submission(doc: dict[str, Any], bench: "Benchmark", store: "BoardStor
                                         f"verified against {bench.name!r}; pass --benchmark {doc['benchmark']}"))
         return verdict
     if store is not None:
-        # Checked first: re-scoring a duplicate would only cost time (seconds for predictors).
+        # Re-scored all the same: a resubmission under a bumped version needs every other problem now.
         verdict.problems += store.duplicate_problems(doc)
-        if verdict.problems:
-            return verdict
+    verdict.problems += config_problems(doc)
     check: Callable[[list[dict[str, Any]], "Benchmark"], tuple[list[Problem], "dict | None"]]
     check = _verify_nas if doc["board"] == "nas" else _verify_predictors
     try:
@@ -109,7 +110,7 @@ def verify_submission(doc: dict[str, Any], bench: "Benchmark", store: "BoardStor
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         # A results document of the right format but the wrong shape: reject, do not crash.
         problems, summary = [Problem("invalid-results", f"results could not be read ({type(exc).__name__}: {exc})")], None
-    verdict.problems += problems
+    verdict.problems = collapse(verdict.problems + problems)
     verdict.summary = summary if not verdict.problems else None
     return verdict
 
@@ -161,7 +162,7 @@ def _nas_board_rules(res: dict[str, Any], where: str) -> list[Problem]:
     seeds = set(res.get("seeds", []))
     if len(seeds) < MIN_SEARCH_SEEDS:
         problems.append(Problem("too-few-seeds", f"{where}: {len(seeds)} seed(s); the NAS board needs at least "
-                                f"{MIN_SEARCH_SEEDS} (pass --seeds {MIN_SEARCH_SEEDS})"))
+                                f"{MIN_SEARCH_SEEDS} (`search run --seeds {MIN_SEARCH_SEEDS}`)"))
     budget = res.get("budget", {}).get("queries")
     if not isinstance(budget, int) or budget < MIN_SEARCH_BUDGET:
         problems.append(Problem("budget-too-small", f"{where}: budget of {budget} queries; the NAS board reports "
