@@ -77,6 +77,8 @@ def test_report_rejects_budgets_beyond_the_runs_and_mixed_benchmarks(tmp_path) -
     with pytest.raises(ValueError, match="--budgets 5 outside what the results reach \\(1 to 3 queries\\)"):
         make_report(results, tmp_path, budgets=[2, 5])
     assert not list(tmp_path.iterdir())                          # nothing written for a bad request
+    with pytest.raises(ValueError, match="no runs to report"):
+        make_report([fake("x", "a", [])], tmp_path, budgets=[1])
     results[0]["benchmark"], results[1]["benchmark"] = {"name": "nas-bench-graph"}, {"name": "other-bench"}
     with pytest.raises(ValueError, match="several benchmarks \\(nas-bench-graph, other-bench\\)"):
         make_report(results, tmp_path, budgets=[2])

@@ -196,7 +196,7 @@ def format_report(df: pd.DataFrame, summary: dict) -> str:
 
 
 def _rho(value: float) -> str:
-    """A rank correlation for the report: undefined (NaN) with fewer than 2 architectures."""
+    """A rank correlation for the report: undefined (NaN) below MIN_RANKED architectures or on ties."""
     return f"n/a (needs {MIN_RANKED}+ architectures with differing values)" if pd.isna(value) else f"{value:.3f}"
 
 

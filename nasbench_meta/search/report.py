@@ -52,8 +52,10 @@ def collect(items: Sequence["dict | str | os.PathLike[str]"]) -> dict[str, dict[
 
 def check_budgets(table: dict, budgets: Sequence[int]) -> None:
     """Clear errors for table budgets no results file reaches (they would silently show nothing)."""
-    longest = max(len(res["runs"][0]["scores"]["regret_test"]) for methods in table.values()
-                  for res in methods.values() if res["runs"])
+    longest = max((len(res["runs"][0]["scores"]["regret_test"]) for methods in table.values()
+                   for res in methods.values() if res["runs"]), default=0)
+    if not longest:
+        raise ValueError("the results hold no runs to report")
     bad = [b for b in budgets if not 1 <= b <= longest]
     if bad:
         raise ValueError(f"--budgets {', '.join(map(str, bad))} outside what the results reach (1 to {longest} "
