@@ -73,9 +73,9 @@ def test_validate_trains_a_predictors_top_k(bench_root, planetoid_root, tmp_path
 
 
 def test_report_says_which_seeds_blew_up(bench, bench_root, planetoid_root, tmp_path, capsys):
-    # Sum-aggregating GraphConv/GIN under CiteSeer's SGD at lr 0.2: both seeds reach NaN early.
-    # A chain ending in one GCN trains without trouble beside it.
-    unstable, stable = "0,1,1,2|graph,gcn,gin,graph", "0,1,2,3|skip,skip,skip,gcn"
+    # Sum-aggregating GraphConv/GIN under CiteSeer's SGD at lr 0.2: both seeds reach NaN within
+    # 8-10 epochs on a CPU and on an H100. A chain ending in one GCN trains without trouble beside it.
+    unstable, stable = "0,0,1,1|graph,gin,gin,graph", "0,1,2,3|skip,skip,skip,gcn"
     argv = ["harness", "batch", "--archs", unstable, stable, "--task", "citeseer", "--seeds", "1", "2",
             "--epochs", "30", *_common(bench_root, planetoid_root, tmp_path / "r.h5")]
     assert _main(argv) == 0

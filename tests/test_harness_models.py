@@ -152,3 +152,28 @@ def test_bfloat16_seed_linear_is_one_bfloat16_product_per_seed():
     exact = _lin_sum([(h1, w1), (h2, w2)], b)   # float32: differs by bfloat16's rounding only
     assert not torch.equal(out, exact)
     torch.testing.assert_close(out, exact, rtol=0.05, atol=0.1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_gpu_seed_linear_computes_what_the_cpu_one_does(dtype):
+    # On CUDA the per-seed maps run as one bmm per term (launch-bound there); the CPU keeps one
+    # BLAS call per seed. Both must give the same values and gradients up to rounding.
+    from nasbench_meta.harness.batched import _lin_sum, _lin_sum_bmm
+
+    gen = torch.Generator().manual_seed(1)
+    h1, h2 = (torch.randn(40, 3, k, generator=gen, requires_grad=True) for k in (16, 8))
+    w1, w2 = (torch.randn(3, 12, k, generator=gen, requires_grad=True) for k in (16, 8))
+    b = torch.randn(1, 3, 12, generator=gen, requires_grad=True)
+    g = torch.randn(40, 3, 12, generator=gen)
+    tol = {} if dtype == torch.float32 else {"rtol": 0.02, "atol": 0.05}
+    for terms, bias in (([(h1, w1)], None), ([(h1, w1), (h2, w2)], b)):
+        leaves = [t for pair in terms for t in pair] + ([bias] if bias is not None else [])
+        cpu, gpu = _lin_sum(terms, bias, dtype), _lin_sum_bmm(terms, bias, dtype)
+        assert gpu.shape == cpu.shape == (40, 3, 12) and gpu.dtype == torch.float32
+        torch.testing.assert_close(gpu, cpu, **tol)
+        for got, want in zip(torch.autograd.grad(gpu, leaves, g), torch.autograd.grad(cpu, leaves, g)):
+            assert got.dtype == torch.float32
+            torch.testing.assert_close(got, want, **tol)
+    if torch.cuda.is_available():   # and CUDA tensors take that path
+        hc, wc = h1.detach().cuda(), w1.detach().cuda()
+        torch.testing.assert_close(_lin_sum([(hc, wc)], None, dtype).cpu(), _lin_sum_bmm([(h1, w1)], None, dtype).detach(), **tol)

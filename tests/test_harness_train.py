@@ -117,16 +117,20 @@ def test_bfloat16_and_float32_reach_equivalent_accuracy(cora):
         assert abs(np.mean(fp32) - np.mean(bf16)) < 0.01 + 2 * (np.std(fp32) + np.std(bf16))
 
 
+UNSTABLE = "0,0,1,1|graph,gin,gin,graph"
+
+
 def test_runs_that_blow_up_say_when_and_stop_costing_compute(planetoid_root, monkeypatch):
-    # Sum-aggregating GraphConv/GIN under CiteSeer's plain SGD at lr 0.2: seeds 1 and 2 reach
-    # NaN within 20 epochs (the straightforward PyG loop does too).
+    # Sum-aggregating GraphConv/GIN under CiteSeer's plain SGD at lr 0.2. Which seeds blow up
+    # depends on rounding (seed 2 of 0,1,1,2|graph,gcn,gin,graph does on a CPU, not on an H100);
+    # this architecture's seeds 0-3 all reach NaN within 8-13 epochs on both devices.
     citeseer = load_task("citeseer", planetoid_root)
     forwards: list[str] = []
     forward = BatchedNet.forward
     monkeypatch.setattr(BatchedNet, "forward", lambda net, rows: forwards.append(rows) or forward(net, rows))
-    fast = train_seeds("0,1,1,2|graph,gcn,gin,graph", "citeseer", citeseer, [1, 2], epochs=60)
+    fast = train_seeds(UNSTABLE, "citeseer", citeseer, [1, 2], epochs=60)
     fast_forwards = len(forwards)
-    full = train_seeds("0,1,1,2|graph,gcn,gin,graph", "citeseer", citeseer, [1, 2], epochs=60,
+    full = train_seeds(UNSTABLE, "citeseer", citeseer, [1, 2], epochs=60,
                        stop_diverged=False)
     assert fast_forwards < len(forwards) - fast_forwards == 2 * 60  # the blown-up epochs were skipped
     for a, b in zip(fast, full):
