@@ -20,6 +20,7 @@ import pandas as pd
 
 from nasbench_meta.benchmark import open_benchmark
 from nasbench_meta.predictors import predictor_class
+from nasbench_meta.predictors.base import kind_of
 from nasbench_meta.predictors.evaluation import METRICS, markdown_table, plot, summary, tidy_table
 
 HERE = Path(__file__).parent
@@ -102,7 +103,7 @@ def card(name: str, table: pd.DataFrame, note: str) -> str:
     cls = predictor_class(name)
     what, enc = CARDS[name]
     lines = [f"# {name} (version {cls.version})", "", what, "",
-             f"- kind: {'meta-trained / transfer' if cls.meta else 'single-task'}; smallest K: {cls.min_support}",
+             f"- kind: {kind_of(cls)}; smallest K: {cls.min_support}",
              f"- encoding: {enc}", f"- hyperparameters (defaults, as evaluated): `{cls.defaults}`",
              "- code: `nasbench_meta/predictors/`", "", "## Measured results", ""]
     sub = table[table.predictor == name]

@@ -42,6 +42,19 @@ def test_query_human_and_json(bench_root):
     assert data["key"] == 30141 and data["seeds"] == "mean" and data["valid_score"] == pytest.approx(0.796)
 
 
+def test_query_of_an_architecture_the_task_did_not_evaluate_fails(bench_root, bench):
+    # proteins covers 2,021 architectures: a script must not read a missing value as a result
+    key = next(int(k) for k in bench.keys if int(k) not in set(bench.task_keys("proteins").tolist()))
+    text = run_cli("query", "--task", "proteins", "--arch", str(key), home=bench_root)
+    assert text.returncode == 1
+    assert "not evaluated on proteins (proteins covers 2,021 of 26,206 architectures)" in text.stdout
+    data = json.loads(run_cli("query", "--task", "proteins", "--arch", str(key), "--json", home=bench_root).stdout)
+    assert data["num_seeds"] == 0 and data["valid_score"] is None
+    both = run_cli("query", "--task", "proteins", "--arch", str(key), "--arch",
+                   str(int(bench.task_keys("proteins")[0])), home=bench_root)
+    assert both.returncode == 1 and "validation" in both.stdout   # the evaluated one is still shown
+
+
 @pytest.mark.parametrize("args, message", [
     (("--task", "corra", "--arch", "0"), "valid tasks: cora"),
     (("--task", "cora", "--arch", "0,0,1,2|gat,gcn,sage"), "exactly 4"),

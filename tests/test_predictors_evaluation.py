@@ -121,7 +121,11 @@ def test_write_outputs(small_eval, tmp_path):
 
 def test_cli_list_evaluate_train_predict(bench_root, tmp_path, capsys):
     assert main(["predictors", "list", "--json"]) == 0
-    assert "gnn-meta" in {r["name"] for r in json.loads(capsys.readouterr().out)}
+    kinds = {r["name"]: r["kind"] for r in json.loads(capsys.readouterr().out)}
+    # the three groups: single-task baselines, transfer baselines, meta-trained predictors
+    assert {k for k, v in kinds.items() if v == "transfer"} == {"mean-rank", "weighted-rank", "xgb-src"}
+    assert {k for k, v in kinds.items() if v == "meta-trained"} == {"xgb-meta", "gnn-meta", "gp-meta"}
+    assert {k for k, v in kinds.items() if v == "single-task"} == {"xgb", "rf", "gin"}
     out = tmp_path / "ev"
     assert main(["predictors", "evaluate", "--predictor", "mean-rank", "--predictor", "weighted-rank",
                  "--holdout", "citeseer", "--shots", "0", "--shots", "10", "--seeds", "2", "--root", str(bench_root),

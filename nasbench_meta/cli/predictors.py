@@ -90,8 +90,9 @@ def _config(args: argparse.Namespace) -> dict:
 
 def _list(args: argparse.Namespace) -> int:
     from nasbench_meta.predictors import available_predictors, predictor_class
+    from nasbench_meta.predictors.base import kind_of
 
-    rows = [{"name": n, "kind": "meta" if predictor_class(n).meta else "single-task",
+    rows = [{"name": n, "kind": kind_of(predictor_class(n)),
              "version": predictor_class(n).version, "min_support": predictor_class(n).min_support,
              "description": predictor_class(n).description, "defaults": predictor_class(n).defaults}
             for n in available_predictors()]
@@ -99,7 +100,7 @@ def _list(args: argparse.Namespace) -> int:
         print_json(rows)
         return 0
     for r in rows:
-        print(f"{r['name']:<14} {r['kind']:<11} K>={r['min_support']:<3} {r['description']}")
+        print(f"{r['name']:<14} {r['kind']:<12} K>={r['min_support']:<3} {r['description']}")
     return 0
 
 

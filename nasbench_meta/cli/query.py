@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(any isomorphic form) or integer table keys.")
     add_benchmark(parser)
     parser.add_argument("--task", required=True)
-    parser.add_argument("--arch", required=True, action="append", help="repeat for several")
+    parser.add_argument("--arch", required=True, action="append",
+                        help="repeat for several; exit status 1 if one was not evaluated on the task")
     add_root(parser)
     add_json(parser)
     parser.set_defaults(func=_query)
@@ -35,14 +36,16 @@ def _query(args: argparse.Namespace) -> int:
         bench.task_info(args.task)  # unknown task: error listing the valid ones
         records = [_record(bench, args.task, a) for a in args.arch]
         metric = bench.task_info(args.task)["metric"]
+        coverage = f"{args.task} covers {len(bench.task_keys(args.task)):,} of {len(bench.keys):,} architectures"
+    missing = [r for r in records if r["num_seeds"] == 0]
     if args.json:
         print_json(records if len(records) > 1 else records[0])
-        return 0
-    for r in records:
-        print(f"{r['arch']} (key {r['key']}) on {args.task}, mean over {r['num_seeds']} seeds:")
-        if r["num_seeds"] == 0:
-            print(f"  not evaluated on {args.task}")
-            continue
-        print(f"  validation {metric}: {r['valid_score']:.4f}\n  test {metric}:       {r['test_score']:.4f}\n"
-              f"  latency: {r['latency_s'] * 1e3:.2f} ms   parameters: {r['params_m']:.6f} M")
-    return 0
+    else:
+        for r in records:
+            if r["num_seeds"] == 0:
+                print(f"{r['arch']} (key {r['key']}): not evaluated on {args.task} ({coverage})")
+                continue
+            print(f"{r['arch']} (key {r['key']}) on {args.task}, mean over {r['num_seeds']} seeds:")
+            print(f"  validation {metric}: {r['valid_score']:.4f}\n  test {metric}:       {r['test_score']:.4f}\n"
+                  f"  latency: {r['latency_s'] * 1e3:.2f} ms   parameters: {r['params_m']:.6f} M")
+    return 1 if missing else 0

@@ -47,13 +47,20 @@ class UnsupportedTaskError(ValueError):
     """A task (or its space) that a predictor cannot be fitted on or asked about."""
 
 
+def kind_of(cls: "type[Predictor]") -> str:
+    """What a listing calls the predictor: its ``kind``, else meta-trained when it reads the
+    source tasks and single-task otherwise (a user's predictor need not say)."""
+    return cls.kind or ("meta-trained" if cls.meta else "single-task")
+
+
 class Predictor(ABC):
     """Base class: config handling, input checks, fit bookkeeping and versioned save/load."""
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"
     description: ClassVar[str] = ""
-    meta: ClassVar[bool] = False          # meta-trained across source tasks?
+    meta: ClassVar[bool] = False          # reads the source tasks (meta-trained or transfer)?
+    kind: ClassVar[str] = ""              # "single-task" | "transfer" | "meta-trained"; see kind_of
     scale: ClassVar[str] = "score"        # "score" (the target's) or "rank" (0-1 source ranks)
     min_support: ClassVar[int] = 0        # smallest K the predictor can adapt from
     defaults: ClassVar[dict[str, Any]] = {}

@@ -75,6 +75,7 @@ class XGBOneHotSources(_SingleTask):
 
     name = "xgb-src"
     meta = True  # needs complete source tasks for the features (no meta-training, though)
+    kind = "transfer"
     description = ("XGBoost on one-hot + source-task ranks, trained on the K support architectures only")
     defaults = dict(_XGB_DEFAULTS)
 

@@ -11,6 +11,7 @@ from nasbench_meta.predictors.registry import register
 
 class _SourceRankPredictor(Predictor):
     meta = True
+    kind = "transfer"   # reads the source tasks' ranks; nothing is trained
     scale = "rank"
 
     def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
