@@ -74,7 +74,8 @@ class Benchmark:
 
     def __getstate__(self) -> dict[str, Any]:
         # h5py handles cannot cross processes (Dask, multiprocessing): reopen on the other side.
-        return {**self.__dict__, "_file": None}
+        # The query caches hold read-only mapping proxies, which do not pickle: rebuilt on use.
+        return {**self.__dict__, "_file": None, "_derived": {}, "_row_of": None}
 
     def __repr__(self) -> str:
         return f"Benchmark({self.name!r}, {len(self.keys)} architectures, tasks={list(self.tasks)})"

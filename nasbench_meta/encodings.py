@@ -13,17 +13,32 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nasbench_meta.spaces import SearchSpace
+from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError
 
 if TYPE_CHECKING:  # torch is imported where graphs are built: one_hot users need not pay for it
     from torch_geometric.data import Batch, Data
+
+
+def _canonical(space: SearchSpace, keys: np.ndarray) -> np.ndarray:
+    """``keys`` as int64, refused unless each is a canonical key of ``space`` (as ``space.graphs`` does).
+
+    ``arch_columns`` decodes any integer: a non-canonical key would get another encoding than the
+    same architecture's canonical key, and a key outside the space a made-up one or an IndexError.
+    """
+    keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+    known = np.isin(keys, space.keys())  # ~0.1 ms for all 26,206 NAS-Bench-Graph keys
+    if not known.all():
+        raise UnknownArchitectureError(
+            f"{int((~known).sum())} key(s) are not canonical keys of the {space.name} space "
+            f"(e.g. {keys[~known][:5].tolist()}); canonicalise with space.key(...)")
+    return keys
 
 
 def _columns(space: SearchSpace, keys: np.ndarray) -> "list[tuple[np.ndarray, int]]":
     """Each space column as (N, positions) int64 values with its cardinality."""
     attrs = space.column_attrs()
     return [(values.reshape(len(values), -1).astype(np.int64), int(attrs[name]["cardinality"]))
-            for name, values in space.arch_columns(np.asarray(keys, dtype=np.int64)).items()]
+            for name, values in space.arch_columns(_canonical(space, keys)).items()]
 
 
 def one_hot(space: SearchSpace, keys: np.ndarray) -> np.ndarray:

@@ -116,3 +116,20 @@ def test_oracle_can_be_built_without_a_benchmark(bench):
     keys = np.array(bench.keys)
     oracle = SearchOracle(bench.space, "custom", keys, np.linspace(0, 1, len(keys)))
     assert oracle.query(int(keys[-1])).valid_score == 1.0
+
+
+def test_a_benchmark_pickles_after_use(bench):
+    # Dask and process pools ship the Benchmark; its query caches must not stop that
+    import pickle
+
+    bench.oracle("cora").query(30141)
+    bench.row(30141)
+    again = pickle.loads(pickle.dumps(bench))
+    assert again.query("cora", 30141, split="valid", seeds="mean") == bench.query("cora", 30141, split="valid", seeds="mean")
+    assert again.oracle("cora").query(30141).valid_score == bench.oracle("cora").query(30141).valid_score
+
+
+@pytest.mark.parametrize("budget", [0, -1, 2.5, "10", True])
+def test_an_oracle_budget_must_be_a_positive_count(bench, budget):
+    with pytest.raises(ValueError, match="budget must be a positive number of queries"):
+        bench.oracle("cora", budget=budget)

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from torch_geometric.data import Batch
 
-from nasbench_meta.encodings import adjacency_features, one_hot, pyg_batch, pyg_graphs
+from nasbench_meta.encodings import adjacency_features, bag_of_values, one_hot, pyg_batch, pyg_graphs
+from nasbench_meta.spaces import UnknownArchitectureError
 
 
 def test_one_hot_is_injective_with_one_hot_per_entry(bench):
@@ -34,3 +36,13 @@ def test_pyg_batch_equals_batching_the_single_graphs(bench):
     for name in ("x", "edge_index", "batch", "ptr"):
         assert torch.equal(getattr(batch, name), getattr(expected, name)), name
     assert batch.key.tolist() == keys.tolist()
+
+
+@pytest.mark.parametrize("key", [10, 88888, 19, 10**6, -1])
+def test_encodings_refuse_keys_that_are_not_canonical(bench, key):
+    # 10 is architecture 1 written another way (another encoding), 88888 is outside the space,
+    # the others decode to nothing: each is one clear error, as adjacency_features gives
+    for encode in (one_hot, bag_of_values, adjacency_features):
+        with pytest.raises(UnknownArchitectureError, match=f"{key}"):
+            encode(bench.space, np.array([1, key]))
+    assert one_hot(bench.space, [1]).shape == (1, 52)

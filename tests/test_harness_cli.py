@@ -4,14 +4,18 @@ from __future__ import annotations
 import argparse
 import json
 
+import pandas as pd
 import pytest
 import torch
 
 from nasbench_meta.cli import harness
 from nasbench_meta.cli.main import main
 from nasbench_meta.harness.data import load_task
+from nasbench_meta.harness.executors import LocalExecutor
 from nasbench_meta.harness.runs import RunsStore
 from nasbench_meta.harness.train import default_device, train_naive, train_seeds
+from nasbench_meta.harness.validate import compare_with_table, validate_predictions
+from nasbench_meta.spaces import UnknownArchitectureError
 
 
 def _main(argv: list[str]) -> int:
@@ -181,3 +185,66 @@ def test_a_data_root_that_does_not_exist_is_an_error(bench_root, tmp_path, capsy
     assert main(argv) == 2
     assert f"data root {tmp_path / 'nonexistent'} (given by --data-root) does not exist" in capsys.readouterr().err
     assert not (tmp_path / "r.h5").exists()
+
+
+def test_a_directory_given_as_runs_is_an_error_that_says_so(bench_root, planetoid_root, tmp_path, capsys):
+    argv = ["harness", "run", "--arch", "88881", "--seeds", "0", "--epochs", "1",
+            *_common(bench_root, planetoid_root, tmp_path)]
+    assert main(argv) == 2
+    assert f"{tmp_path} is a directory; the runs store is one HDF5 file" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+class _NoTraining(LocalExecutor):
+    """Fails the test if anything is handed to it for training."""
+
+    def run(self, jobs):
+        if jobs:
+            raise AssertionError(f"trained {list(jobs)}")
+        return iter(())
+
+
+def test_compare_with_table_takes_any_spelling_of_an_architecture(bench, planetoid_root, tmp_path):
+    store = RunsStore(tmp_path / "r.h5")
+    df, summary = compare_with_table(bench, "cora", ["0,1,2,3|gcn,skip,skip,skip", "0,0,1,2|gat,gcn,sage,gcn"],
+                                     seeds=[0], data_root=planetoid_root, store=store, epochs=1, progress=False)
+    assert list(df.index) == [88881, 30141] and list(df.arch) == ["0,1,2,3|skip,skip,skip,gcn",
+                                                                   "0,0,1,2|gat,gcn,sage,gcn"]
+    assert summary["measured"] == 2 and not summary["failures"]
+    again, _ = compare_with_table(bench, "cora", ["0,1,2,3|skip,skip,skip,gcn", 30141], seeds=[0],
+                                  data_root=planetoid_root, store=store, epochs=1, executor=_NoTraining(),
+                                  progress=False)
+    pd.testing.assert_frame_equal(again, df)   # every run came from the store
+
+
+@pytest.mark.parametrize("archs, error, message", [
+    ([88881, 10], UnknownArchitectureError, "10 .key 10 is not canonical; the same architecture has key 1."),
+    ([88881, "gcn"], UnknownArchitectureError, "cannot parse 'gcn'"),
+    ([88881, "0,1,2,3|gcn,skip,skip,skip"], ValueError, "are the same architecture .key 88881."),
+])
+def test_compare_with_table_checks_every_architecture_before_training(bench, planetoid_root, tmp_path,
+                                                                      archs, error, message):
+    runs = tmp_path / "r.h5"
+    with pytest.raises(error, match=message):
+        compare_with_table(bench, "cora", archs, seeds=[0], data_root=planetoid_root, store=RunsStore(runs),
+                           epochs=1, executor=_NoTraining(), progress=False)
+    assert not runs.exists()
+
+
+def _predictions(task: str, sources: list[str]) -> pd.Series:
+    series = pd.Series([0.9, 0.8], index=pd.Index([88881, 88887], name="key"), name="p")
+    series.attrs.update(task=task, scale="score", fit_info={"source_tasks": sources})
+    return series
+
+
+@pytest.mark.parametrize("predictions, message", [
+    (_predictions("citeseer", ["pubmed"]), "the predictions are for task 'citeseer' .their attrs\\['task'\\]., not 'cora'"),
+    (_predictions("cora", ["citeseer", "cora"]), "the predictor was fitted on cora itself"),
+], ids=["another task", "fitted on the target"])
+def test_validate_predictions_refuses_predictions_it_cannot_judge(bench, planetoid_root, tmp_path, predictions,
+                                                                  message):
+    runs = tmp_path / "r.h5"
+    with pytest.raises(ValueError, match=message):
+        validate_predictions(bench, "cora", predictions, top=1, seeds=[0], data_root=planetoid_root,
+                             store=RunsStore(runs), epochs=1, executor=_NoTraining(), progress=False)
+    assert not runs.exists()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 
 import numpy as np
 import torch
@@ -44,3 +45,8 @@ def test_each_pool_worker_gets_its_own_gpu_round_robin(monkeypatch):
     assert visible_gpus() == ["0", "1"]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert visible_gpus() == []
+
+
+def test_a_job_reaches_the_workers_with_its_canonical_key_and_seeds():
+    job = Job("0,1,2,3|gcn,skip,skip,skip", "cora", [1, 0], epochs=2)   # spawned workers unpickle it
+    assert pickle.loads(pickle.dumps(job)) == job and (job.key, job.seeds) == (88881, (1, 0))

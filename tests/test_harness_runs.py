@@ -10,6 +10,7 @@ import pytest
 from nasbench_meta.harness.executors import Job, LocalExecutor, run_jobs
 from nasbench_meta.harness.runs import RunsStore
 from nasbench_meta.harness.train import SeedRun
+from nasbench_meta.spaces import UnknownArchitectureError
 
 ARCHS = [88881, 88887]  # cheap: one gcn / fc on the raw features, then the output layers
 
@@ -153,3 +154,51 @@ def test_a_file_from_before_the_precision_column_reads_as_float32_and_keeps_its_
     assert store.append([replace(_fake_run(ARCHS[0]), precision="bfloat16")]) == 1
     table = store.table()
     assert list(table.precision) == ["float32", "float32", "bfloat16"] and list(table.key) == ARCHS + ARCHS[:1]
+
+
+def test_a_job_named_by_any_spelling_resumes_from_its_stored_runs(tmp_path, planetoid_root):
+    store = RunsStore(tmp_path / "runs.h5")
+    canonical, isomorphic = "0,1,2,3|skip,skip,skip,gcn", "0,1,2,3|gcn,skip,skip,skip"   # both key 88881
+    assert Job(canonical, "cora", (0,)).key == Job(isomorphic, "cora", (0,)).key == ARCHS[0]
+    first = run_jobs([Job(canonical, "cora", (0,), epochs=2, data_root=str(planetoid_root))], store,
+                     progress=False)
+    assert len(first.runs) == 1 and list(store.table().key) == [ARCHS[0]]
+    again = run_jobs([Job(isomorphic, "cora", (0,), epochs=2, data_root=str(planetoid_root))], store,
+                     progress=False)
+    assert again.skipped == 1 and not again.runs and len(store.table()) == 1   # nothing trained twice
+
+
+def test_a_job_refuses_bad_seeds_and_keys_with_a_clear_message():
+    assert Job(ARCHS[0], "cora", [3, 1]).seeds == (3, 1)          # any iterable, kept as a tuple
+    with pytest.raises(TypeError, match=r"seeds must be a list of integer seeds such as \[0, 1, 2\], got 5"):
+        Job(ARCHS[0], "cora", 5)
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        Job(ARCHS[0], "cora", (0.5,))
+    with pytest.raises(ValueError, match=r"lists seed\(s\) \[1\] more than once"):
+        Job(ARCHS[0], "cora", (1, 1))
+    with pytest.raises(UnknownArchitectureError, match="key 10 is not canonical; the same architecture has key 1"):
+        Job(10, "cora", (0,))
+    with pytest.raises(TypeError, match="got True"):
+        Job(True, "cora", (0,))
+
+
+def test_a_directory_given_as_the_runs_file_says_so(tmp_path):
+    store = RunsStore(tmp_path)
+    for call in (store.done, store.table, lambda: store.curves(0), lambda: store.append([_fake_run(88881)])):
+        with pytest.raises(ValueError, match=f"{tmp_path} is a directory; the runs store is one HDF5 file"):
+            call()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_curves_of_a_row_the_store_lacks_say_how_many_runs_it_holds(tmp_path):
+    store = RunsStore(tmp_path / "runs.h5")
+    with pytest.raises(IndexError, match="no run 0: .* holds no runs"):
+        store.curves(0)
+    store.append([_fake_run(k) for k in ARCHS])
+    with h5py.File(store.path, "a") as f:   # a half-written third run is not a row either
+        for name in ("key", "val_curve"):
+            f[f"runs/{name}"].resize((3,))
+    for row in (2, 99, -3):
+        with pytest.raises(IndexError, match=rf"no run {row}: .* holds 2 run\(s\), rows 0 to 1 of table\(\)"):
+            store.curves(row)
+    np.testing.assert_array_equal(store.curves(-1)["val_curve"], store.curves(1)["val_curve"])

@@ -99,6 +99,37 @@ def test_seeds_are_required_and_in_range(cora):
         train_naive(EASY, "cora", cora, -1, epochs=1)
 
 
+@pytest.mark.parametrize("call, error, message", [
+    (lambda d: train_seeds(EASY, "cora", d, [1.5], epochs=1), TypeError, "integer from 0 to 2"),
+    (lambda d: train_seeds(EASY, "cora", d, [1, 1], epochs=1), ValueError, r"seed\(s\) \[1\] more than once"),
+    (lambda d: train_naive(EASY, "cora", d, None, epochs=1), TypeError, "seed is None"),
+    (lambda d: train_seeds(EASY, "cora", d, [0], epochs=2.7), TypeError, "whole number of epochs"),
+    (lambda d: train_seeds(EASY, "cora", d, [0], epochs="2"), TypeError, "whole number of epochs"),
+    (lambda d: train_seeds(EASY, "cora", d, [0], epochs=1, device="gpu"), ValueError, "'gpu' is not a device"),
+    (lambda d: train_seeds(EASY, "citeseer", d, [0], epochs=1), ValueError, "cora's graph, not citeseer's"),
+    (lambda d: train_naive(EASY, "pubmed", d, 0, epochs=1), ValueError, "cora's graph, not pubmed's"),
+])
+def test_bad_arguments_fail_before_any_training(cora, call, error, message):
+    # a float seed or epoch count would be recorded as one it is not; another task's graph would
+    # train under the wrong protocol and be stored as the named task's runs
+    with pytest.raises(error, match=message):
+        call(cora)
+
+
+def test_a_graph_without_its_task_name_is_checked_by_shape(cora):
+    unnamed = cora.clone()
+    del unnamed.task
+    assert train_seeds(EASY, "cora", unnamed, [0], epochs=1)[0].task == "cora"
+    with pytest.raises(ValueError, match="1433 features and 7 classes; citeseer has 3703 and 6"):
+        train_seeds(EASY, "citeseer", unnamed, [0], epochs=1)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_on_a_machine_without_it_says_what_to_pass(cora):
+    with pytest.raises(ValueError, match="CUDA is not available on this machine; pass device='cpu' or None"):
+        train_seeds(EASY, "cora", cora, [0], epochs=1, device="cuda")
+
+
 @pytest.mark.slow
 def test_naive_and_fast_reach_equivalent_accuracy(cora):
     """Full protocol, 3 seeds each: fast and naive test accuracies agree within noise."""
@@ -165,3 +196,12 @@ def test_bfloat16_products_train_like_float32_and_say_so(cora):
         assert abs(a.valid_acc - b.valid_acc) < 0.03 and b.valid_acc > 0.6
     with pytest.raises(ValueError, match="unknown precision 'float16'.*float32, bfloat16"):
         train_seeds(arch, "cora", cora, [0], epochs=1, precision="float16")
+
+
+def test_training_leaves_the_callers_random_stream_alone(cora):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    train_seeds(EASY, "cora", cora, [0], epochs=1)
+    train_naive(EASY, "cora", cora, 0, epochs=1)
+    assert torch.equal(torch.rand(3), expected)

@@ -10,7 +10,8 @@ from scipy.stats import spearmanr
 
 from nasbench_meta.cli.main import main
 from nasbench_meta.predictors import (NotFittedError, UnsupportedTaskError, available_predictors, fit_for_task,
-                                      get_predictor, load_predictor, predict_task, predict_with, sample_support)
+                                      get_predictor, load_predictor, predict_task, predict_with, register,
+                                      sample_support)
 from nasbench_meta.spaces import UnknownArchitectureError
 
 SOURCES = ["citeseer", "cs", "photo"]  # small meta-training pool keeps the suite fast
@@ -118,8 +119,8 @@ def test_fit_and_predict_are_deterministic_for_a_seed(bench):
 
 
 def test_predict_task_fits_on_every_other_complete_task(bench):
-    a = predict_task("weighted-rank", bench, "cora", shots=10, seed=5)
-    b = predict_task("weighted-rank", bench, "cora", shots=10, seed=5)
+    a = predict_task("weighted-rank", bench, "cora", shots=10, seed=5, split="valid")
+    b = predict_task("weighted-rank", bench, "cora", shots=10, seed=5, split="valid")
     np.testing.assert_array_equal(a.values, b.values)
     assert a.attrs["support_keys"] == b.attrs["support_keys"] == sample_support(bench, "cora", shots=10, seed=5).tolist()
     assert "cora" not in a.attrs["fit_info"]["source_tasks"]
@@ -134,7 +135,7 @@ def test_support_sets_are_nested_across_shots(bench):
 
 def test_meta_predictor_transfers_to_proteins(bench):
     # Proteins covers 2,021 architectures of another op set: a valid target, never a source.
-    series = predict_task("mean-rank", bench, "proteins", shots=0, seed=0)
+    series = predict_task("mean-rank", bench, "proteins", shots=0, seed=0, split="valid")
     assert len(series) == 2021 == len(bench.task_keys("proteins"))
 
 
@@ -163,7 +164,7 @@ def test_clear_errors(bench, tmp_path):
     with pytest.raises(ValueError, match="NaN"):
         mean_rank.predict(bench.keys[:3], support_keys=bench.keys[:1], support_scores=[float("nan")])
     with pytest.raises(ValueError, match="shots must be between 0 and 2021"):
-        predict_task("mean-rank", bench, "proteins", shots=5000, seed=0)
+        predict_task("mean-rank", bench, "proteins", shots=5000, seed=0, split="valid")
     bogus = tmp_path / "bogus.npz"
     bogus.write_bytes(b"not a predictor")
     with pytest.raises(ValueError, match="not a readable nasbench-meta predictor file"):
@@ -233,3 +234,96 @@ def test_gp_meta_is_least_uncertain_where_it_has_measured(bench):
     prior = p.predict_std(others, support_keys=[], support_scores=[])
     assert measured.mean() < unmeasured.mean() <= prior.mean()
     assert np.all(np.isfinite(unmeasured))
+
+
+def test_predict_with_refuses_a_predictor_fitted_on_the_target(bench):
+    # fitted on citeseer/cs/photo: scoring citeseer with it would leak the target
+    p = fitted("mean-rank", bench)
+    with pytest.raises(ValueError, match="mean-rank was fitted on citeseer .* leak the target. Fit one without it"):
+        predict_with(p, bench, "citeseer", shots=0, seed=0, split="valid")
+    assert len(predict_with(p, bench, "cora", shots=0, seed=0, split="valid")) == len(bench.keys)  # not a source
+    assert len(p.predict(bench.task_keys("citeseer"), support_keys=[], support_scores=[])) == len(bench.keys)
+
+
+@pytest.mark.parametrize("seed, error, message", [
+    (None, TypeError, "seed is None: pass an integer"), (1.7, TypeError, "integer from 0"),
+    (True, TypeError, "integer from 0"), (-1, ValueError, "from 0 to 2"), (2**63, ValueError, "from 0 to 2"),
+])
+def test_seeds_are_checked_where_they_enter(bench, seed, error, message):
+    p = fitted("mean-rank", bench)
+    calls = [lambda: sample_support(bench, "cora", shots=3, seed=seed),
+             lambda: predict_with(p, bench, "cora", shots=3, seed=seed, split="valid"),
+             lambda: predict_task("mean-rank", bench, "cora", shots=3, seed=seed, split="valid"),
+             lambda: fit_for_task("mean-rank", bench, "cora", seed=seed, split="valid"),
+             lambda: get_predictor("mean-rank").fit(bench, SOURCES, split="valid", seed=seed)]
+    for call in calls:
+        with pytest.raises(error, match=message):
+            call()
+
+
+def test_numpy_integer_seeds_are_recorded_as_ints(bench):
+    p = get_predictor("mean-rank").fit(bench, SOURCES, split="valid", seed=np.int64(3))
+    series = predict_with(p, bench, "cora", shots=3, seed=np.uint32(4), split="valid")
+    assert type(p.fit_info["seed"]) is int and type(series.attrs["seed"]) is int
+    assert series.attrs["support_keys"] == sample_support(bench, "cora", shots=3, seed=4).tolist()
+
+
+def test_predict_task_has_no_default_split(bench):
+    with pytest.raises(TypeError, match="split"):
+        predict_task("mean-rank", bench, "cora", shots=0, seed=0)
+
+
+def test_rf_predictions_repeat_exactly_with_parallel_fitting(bench, tmp_path):
+    # default n_jobs=2: a parallel predict summed the trees in thread order and differed at 1e-16
+    p = get_predictor("rf", n_estimators=30).fit(bench, [], split="valid", seed=0)
+    assert p.config["n_jobs"] == 2
+    support = sample_support(bench, "cora", shots=50, seed=0)
+    kwargs = dict(support_keys=support, support_scores=bench.scores("cora", split="valid", seeds="mean")[bench.rows(support)])
+    first = p.predict(bench.keys, **kwargs)
+    for again in (p, p, load_predictor(p.save(tmp_path / "rf.npz"))):
+        assert np.array_equal(again.predict(bench.keys, **kwargs), first)
+
+
+def test_a_subclass_returning_the_wrong_scores_fails_by_name(bench):
+    from nasbench_meta.predictors import Predictor
+
+    class Short(Predictor):
+        name = "short"
+
+        def _predict(self, rows, support_rows, support_scores):
+            return np.zeros(3)
+
+    class Holes(Short):
+        name = "holes"
+
+        def _predict(self, rows, support_rows, support_scores):
+            return np.where(rows % 2 == 0, 0.5, np.nan)
+
+    class Nameless(Predictor):   # forgot `name = "..."`
+
+        def _predict(self, rows, support_rows, support_scores):
+            return np.zeros(len(rows))
+
+    with pytest.raises(ValueError, match=r"Short._predict \(short\) returned shape \(3,\) for 10 rows"):
+        Short().fit(bench, [], split="valid", seed=0).predict(bench.keys[:10], support_keys=[], support_scores=[])
+    with pytest.raises(ValueError, match=r"Holes._predict \(holes\) returned 5 NaN or infinite score\(s\) of 10"):
+        Holes().fit(bench, [], split="valid", seed=0).predict(bench.keys[:10], support_keys=[], support_scores=[])
+    with pytest.raises(TypeError, match="Nameless has no name: set a class attribute name = "):
+        Nameless()
+    with pytest.raises(TypeError, match="Nameless has no name"):
+        register(Nameless)
+
+
+@pytest.mark.parametrize("name", ["gin", "gnn-meta", "gp-meta"])
+def test_torch_predictors_leave_the_callers_random_stream_alone(bench, tmp_path, name):
+    torch.manual_seed(1234)
+    expected = torch.rand(3)
+    torch.manual_seed(1234)
+    p = get_predictor(name, **TINY[name]).fit(bench, SOURCES, split="valid", seed=0)
+    support = sample_support(bench, TARGET, shots=20, seed=1)
+    scores = bench.scores(TARGET, split="valid", seeds="mean")[bench.rows(support)]
+    before = p.predict(bench.keys[::50], support_keys=support, support_scores=scores)
+    loaded = load_predictor(p.save(tmp_path / f"{name}.npz"))
+    assert torch.equal(torch.rand(3), expected)   # fit, predict and load did not move the stream
+    torch.manual_seed(99)                          # and the caller's stream does not move the predictions
+    np.testing.assert_array_equal(loaded.predict(bench.keys[::50], support_keys=support, support_scores=scores), before)

@@ -21,7 +21,7 @@ def cora(bench):
 
 def test_mean_rank_reference_is_the_mean_rank_predictor(bench):
     ceiling = transfer_ceiling(bench, "cora", split="valid")   # every other complete task
-    series = predict_task("mean-rank", bench, "cora", shots=0, seed=0)
+    series = predict_task("mean-rank", bench, "cora", shots=0, seed=0, split="valid")
     valid = bench.scores("cora", split="valid", seeds="mean")[bench.rows(series.index.to_numpy())]
     assert ceiling.mean_rank == pytest.approx(spearmanr(series.to_numpy(), valid).statistic, abs=1e-6)  # float32 ranks
 

@@ -111,6 +111,16 @@ def test_a_damaged_cache_file_is_evaluated_again(small_eval, bench, tmp_path):
     assert json.loads(damaged.read_text())["seeds"] == [0, 1]      # rewritten whole
 
 
+@pytest.mark.parametrize("seeds, fit_seed, error, message", [
+    ([0, 1.5], 0, TypeError, "seed must be an integer"), ([0, 0], 0, ValueError, "more than once"),
+    ([], 0, ValueError, "at least one seed"), ([0], None, TypeError, "fit_seed is None"),
+    ([0], -1, ValueError, "fit_seed must be from 0"),
+])
+def test_evaluation_refuses_bad_seeds_before_any_work(bench, seeds, fit_seed, error, message):
+    with pytest.raises(error, match=message):
+        evaluate(bench, "mean-rank", holdouts=["cora"], shots=[0], seeds=seeds, fit_seed=fit_seed, progress=False)
+
+
 def test_write_outputs(small_eval, tmp_path):
     paths = write_outputs([small_eval[0]], tmp_path, "eval")
     assert pd.read_csv(paths["csv"]).shape[0] == len(small_eval[0].table)

@@ -113,9 +113,46 @@ def test_a_batch_size_below_one_is_refused_up_front(bench: Benchmark, tmp_path, 
 
 def test_negative_seeds_are_refused_before_any_run(bench: Benchmark, tmp_path) -> None:
     out = tmp_path / "rs-cora.json"
-    with pytest.raises(ValueError, match="seeds must not be negative, got -1"):
+    with pytest.raises(ValueError, match=r"seed must be from 0 to 2\*\*63 - 1, got -1"):
         run_seeds(bench, "cora", "rs", seeds=[3, -1], budget=5, out=out, progress=False)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("seeds, error, message", [
+    ([0.5, 1.7], TypeError, "integer from 0 to 2"),       # would have run seeds 0 and 1
+    ([2, 2], ValueError, "more than once"),
+    (0, ValueError, "positive count"),
+    (None, TypeError, "list of integer seeds"),
+])
+def test_seeds_that_are_not_distinct_integers_are_refused(bench: Benchmark, seeds, error, message) -> None:
+    with pytest.raises(error, match=message):
+        run_seeds(bench, "cora", "rs", seeds=seeds, budget=5, progress=False)
+
+
+def test_a_numpy_count_of_seeds_works_like_an_int(bench: Benchmark) -> None:
+    runs = run_seeds(bench, "cora", "rs", seeds=np.int64(2), budget=5, progress=False)["runs"]
+    assert [r["seed"] for r in runs] == [0, 1]
+
+
+def test_run_search_needs_a_seed_and_takes_a_name_class_or_instance(bench: Benchmark) -> None:
+    with pytest.raises(TypeError, match="seed is None"):          # nothing runs unseeded
+        run_search(GreedyMutation(), bench, "cora", budget=5, seed=None)
+    by_name = run_search("rs", bench, "cora", budget=5, seed=3)
+    by_class = run_search(make_method("rs").__class__, bench, "cora", budget=5, seed=3)
+    assert by_name["trajectory"] == by_class["trajectory"] == run_search(make_method("rs"), bench, "cora",
+                                                                         budget=5, seed=3)["trajectory"]
+    with pytest.raises(TypeError, match="not an instance"):
+        run_seeds(bench, "cora", GreedyMutation(), seeds=1, budget=5, progress=False)
+
+
+@pytest.mark.parametrize("returned", [None, 30141, "0,0,1,2|gat,gcn,sage,gcn"])
+def test_an_ask_that_returns_no_list_is_the_methods_error(bench: Benchmark, returned) -> None:
+    class Single(Method):   # no name: messages use the class name
+        def ask(self, n):
+            return returned
+
+    with pytest.raises(MethodError, match=r"Single.ask\(1\) must return a list of 1 to 1 proposals"):
+        run_search(Single(), bench, "cora", budget=5, seed=0)
 
 
 def _reachable(root, seen=None):

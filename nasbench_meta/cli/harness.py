@@ -96,23 +96,9 @@ def _check_options(args: argparse.Namespace) -> None:
 
 def _check_device(device: str, *, remote: bool) -> None:
     """``device`` must name a torch device this machine has (a remote cluster's is not checked)."""
-    import torch
+    from nasbench_meta.harness.train import check_device
 
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        dev = None
-    if dev is None or dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"--device {device!r} is not a device the harness trains on; use cpu, "
-                         f"cuda or cuda:N")
-    if dev.type == "cpu" or remote:
-        return
-    if not torch.cuda.is_available():
-        raise ValueError("CUDA is not available on this machine; use --device cpu or leave --device out")
-    count = torch.cuda.device_count()
-    if dev.index is not None and dev.index >= count:
-        raise ValueError(f"--device {device}: this machine has {count} CUDA device(s), cuda:0 to "
-                         f"cuda:{count - 1}")
+    check_device(device, local=not remote, label="--device")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -208,7 +194,8 @@ def _validate(args: argparse.Namespace) -> int:
     bench = open_benchmark(args.benchmark, root=args.root)
     store = _store(args)
     check_task_data(args.task, args.data_root)   # before fitting the predictor
-    predictions = predict_task(args.predictor, bench, args.task, shots=args.shots, seed=args.seed)
+    # the predictor adapts from validation scores, as a search would see them
+    predictions = predict_task(args.predictor, bench, args.task, shots=args.shots, seed=args.seed, split="valid")
     executor = _executor(args)
     try:
         df, summary = validate_predictions(bench, args.task, predictions, top=args.top, seeds=args.seeds,
@@ -217,7 +204,7 @@ def _validate(args: argparse.Namespace) -> int:
                                            precision=args.precision)
     finally:
         executor.close()
-    summary.update(shots=args.shots, predictor_seed=args.seed)
+    summary.update(shots=args.shots, predictor_seed=args.seed, predictor_split="valid")
     return _report(args, df, summary)
 
 

@@ -15,17 +15,33 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Sequence
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from nasbench_meta.harness.data import check_task_data, load_task
+from nasbench_meta.harness.models import canonical_architecture
 from nasbench_meta.harness.protocol import get_protocol
 from nasbench_meta.harness.runs import RunsStore
 from nasbench_meta.harness.train import SeedRun, train_seeds
+from nasbench_meta.seeds import check_seed_list
+from nasbench_meta.spaces import Architecture
+
+
+def _canonical_key(arch: "Architecture | str | int") -> int:
+    """The table key of any spelling of an architecture (a key, ``"links|ops"``, an isomorphic form)."""
+    if isinstance(arch, (bool, np.bool_)):   # an int to Python, but never meant as key 0 or 1
+        raise TypeError(f"an architecture must be a table key or 'links|ops', got {arch!r}")
+    return canonical_architecture(arch).key
 
 
 @dataclass(frozen=True)
 class Job:
-    """Train one architecture on one task for some seeds."""
+    """Train one architecture on one task for some seeds.
+
+    ``key`` may be any spelling of the architecture and ``seeds`` any iterable of seeds: both are
+    normalised here (canonical int key, tuple of checked seeds), because the runs store records
+    runs under the canonical key and ``without`` matches against it.
+    """
 
     key: int
     task: str
@@ -34,6 +50,12 @@ class Job:
     data_root: str | None = None
     device: str | None = None        # None: CUDA when the worker has it
     precision: str = "float32"       # of the ops' matrix products (see ``train_seeds``)
+
+    def __post_init__(self) -> None:
+        # A string or non-canonical spelling would never equal a stored key: every resume
+        # would train it again.
+        object.__setattr__(self, "key", _canonical_key(self.key))
+        object.__setattr__(self, "seeds", tuple(check_seed_list(self.seeds, "seeds")))
 
     @property
     def fidelity(self) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -113,6 +114,9 @@ class RunsStore:
     @contextmanager
     def _reading(self) -> Iterator["h5py.Group | None"]:
         """The checked ``runs`` group, None when there is no file or an empty HDF5 file."""
+        if self.path.is_dir():   # h5py would only say errno 21
+            raise ValueError(f"{self.path} is a directory; the runs store is one HDF5 file: give a file "
+                             f"path such as {self.path / 'nas-bench-graph.runs.h5'} (--runs FILE.h5)")
         if not self.path.exists():
             yield None
             return
@@ -192,6 +196,10 @@ class RunsStore:
     def curves(self, row: int) -> dict[str, np.ndarray]:
         """Per-epoch curves of run number ``row`` (a position in ``table()``)."""
         with self._reading() as g:
-            if g is None:
-                raise IndexError(f"{self.path} holds no runs")
+            n = 0 if g is None else _complete_rows(g)
+            row = operator.index(row)
+            if not -n <= row < n:
+                held = f"{n} run(s), rows 0 to {n - 1} of table()" if n else "no runs"
+                raise IndexError(f"there is no run {row}: {self.path} holds {held}")
+            row %= n   # a negative row counts from the last complete run, not a half-written one
             return {name: np.asarray(g[name][row]) for name in CURVES}

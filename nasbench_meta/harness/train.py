@@ -30,6 +30,8 @@ from torch_geometric.data import Data
 import nasbench_meta
 from nasbench_meta.harness.batched import BatchedNet, GraphContext, check_precision
 from nasbench_meta.harness.models import NasBenchGraphNet, build_model, canonical_architecture
+from nasbench_meta.harness.protocol import DATASET_SHAPES
+from nasbench_meta.seeds import check_seed_list
 from nasbench_meta.spaces import Architecture
 
 
@@ -102,21 +104,60 @@ def library_versions(device: "torch.device | None" = None) -> dict:
     return versions
 
 
-MAX_SEED = 2**63 - 1   # seeds are stored as int64 in the runs file
+def check_seeds(seeds: Sequence[int]) -> list[int]:
+    """Training seeds: at least one, distinct, integers in 0 .. 2**63 - 1 (int64 in the runs file)."""
+    return check_seed_list(seeds, "training seeds")
 
 
-def check_seeds(seeds: Sequence[int]) -> None:
-    """Training seeds must be given (at least one) and lie in 0 .. 2**63 - 1."""
-    if len(seeds) == 0:
-        raise ValueError("give at least one seed")
-    bad = [s for s in seeds if not 0 <= int(s) <= MAX_SEED]
-    if bad:
-        raise ValueError(f"training seeds must be integers from 0 to 2**63 - 1, got {bad[0]}")
-
-
-def _check_epochs(epochs: "int | None") -> None:
-    if epochs is not None and int(epochs) < 1:
+def _check_epochs(epochs: "int | None") -> "int | None":
+    if epochs is None:
+        return None
+    if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, (int, np.integer)):
+        raise TypeError(f"epochs must be a whole number of epochs (or None for the protocol's), got {epochs!r}")
+    if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
+    return int(epochs)
+
+
+def check_device(device: "str | torch.device | None", *, local: bool = True,
+                 label: str = "device") -> torch.device:
+    """The torch device to train on: ``device``, else CUDA when available, else the CPU.
+
+    ``local`` False (a remote cluster's device) skips checking that this machine has it.
+    """
+    if device is None:
+        return default_device()
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"{label} {str(device)!r} is not a device the harness trains on; use cpu, cuda or cuda:N")
+    if dev.type == "cpu" or not local:
+        return dev
+    if not torch.cuda.is_available():
+        fix = f"use {label} cpu or leave {label} out" if label.startswith("--") else "pass device='cpu' or None"
+        raise ValueError(f"CUDA is not available on this machine; {fix}")
+    count = torch.cuda.device_count()
+    if dev.index is not None and dev.index >= count:
+        raise ValueError(f"{label} {device}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+    return dev
+
+
+def check_data(task: str, data: Data) -> None:
+    """``data`` must be ``task``'s graph: another task's would train under the wrong protocol
+    and be recorded as ``task``'s runs."""
+    loaded_as = getattr(data, "task", None)
+    if loaded_as is not None and loaded_as != task:
+        raise ValueError(f"the data given is {loaded_as}'s graph, not {task}'s; "
+                         f"load it with load_task({task!r}, root)")
+    shape = DATASET_SHAPES.get(task)
+    if shape is None:
+        return
+    found = (int(data.num_features), int(data.num_classes))
+    if found != shape:
+        raise ValueError(f"the data given has {found[0]} features and {found[1]} classes; {task} has "
+                         f"{shape[0]} and {shape[1]}: load it with load_task({task!r}, root)")
 
 
 def seeded_model(arch: Architecture, task: str, data: Data, seed: int) -> NasBenchGraphNet:
@@ -148,6 +189,16 @@ def deterministic_kernels(device: torch.device) -> Iterator[None]:
     finally:
         torch.use_deterministic_algorithms(before[0], warn_only=before[1])
         cudnn.deterministic, cudnn.benchmark = before[2], before[3]
+
+
+@contextmanager
+def own_random_stream(device: torch.device) -> Iterator[None]:
+    """Torch's global random state for the duration only (CPU, and ``device`` on CUDA): training
+    seeds it (``seeded_model``, the naive loop's dropout), and a caller's own stream must come out
+    as it went in."""
+    gpus = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=gpus):
+        yield
 
 
 def _make_optimizer(params, protocol) -> torch.optim.Optimizer:
@@ -188,13 +239,14 @@ def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: 
     so with ``stop_diverged`` the remaining epochs are filled in instead of computed: the
     curves are the ones training on would give (see ``SeedRun.diverged_epoch``).
     """
-    check_seeds(seeds)
-    _check_epochs(epochs)
+    seeds = check_seeds(seeds)
+    epochs = _check_epochs(epochs)
     arch = canonical_architecture(arch)
-    device = torch.device(device) if device is not None else default_device()
+    check_data(task, data)
+    device = check_device(device)
     check_precision(precision)
-    with deterministic_kernels(device):
-        return _train_batched(arch, task, data, list(seeds), device, epochs, ctx, stop_diverged,
+    with own_random_stream(device), deterministic_kernels(device):
+        return _train_batched(arch, task, data, seeds, device, epochs, ctx, stop_diverged,
                               precision)
 
 
@@ -269,11 +321,12 @@ def _fill_diverged(epoch: int, loss_c: torch.Tensor, val_c: torch.Tensor, test_c
 def train_naive(arch: "Architecture | str | int", task: str, data: Data, seed: int, *,
                 device: "str | torch.device | None" = None, epochs: int | None = None) -> SeedRun:
     """The straightforward PyG loop for one seed (dense features, full forward each pass)."""
-    check_seeds([seed])
-    _check_epochs(epochs)
+    (seed,) = check_seeds([seed])
+    epochs = _check_epochs(epochs)
     arch = canonical_architecture(arch)
-    device = torch.device(device) if device is not None else default_device()
-    with deterministic_kernels(device):
+    check_data(task, data)
+    device = check_device(device)
+    with own_random_stream(device), deterministic_kernels(device):
         return _train_one(arch, task, data, seed, device, epochs)
 
 

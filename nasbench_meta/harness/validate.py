@@ -7,17 +7,19 @@ against the measured validation accuracy; the table against both validation and 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from nasbench_meta.benchmark import Benchmark
+from nasbench_meta.benchmark import Benchmark, MissingResultError
 from nasbench_meta.harness.executors import Job, run_jobs
 from nasbench_meta.harness.protocol import get_protocol
 from nasbench_meta.harness.runs import RunsStore
 from nasbench_meta.harness.train import SeedRun
+from nasbench_meta.seeds import check_seed_list
+from nasbench_meta.spaces import UnknownArchitectureError
 
 
 def measured(runs: "pd.DataFrame | Sequence[SeedRun]", task: str, keys: Sequence[int],
@@ -58,17 +60,50 @@ def _spearman(a: pd.Series, b: pd.Series) -> float:
     return float(spearmanr(a[ok], b[ok]).statistic)
 
 
-def compare_with_table(bench: Benchmark, task: str, keys: Sequence[int], *, seeds: Sequence[int],
+def table_keys(bench: Benchmark, task: str, archs: Sequence[Any]) -> list[int]:
+    """The table keys of ``archs`` (keys, ``"links|ops"`` strings, any isomorphic form), all of
+    them checked at once: a bad one found after hours of training would lose the whole summary."""
+    archs = list(archs)
+    keys: list[int] = []
+    first: dict[int, Any] = {}
+    bad = []
+    for arch in archs:
+        try:
+            key = bench.space.key(arch)
+        except (LookupError, ValueError) as err:   # UnknownArchitectureError is a ValueError
+            bad.append(f"{arch!r} ({err})")
+            continue
+        if key in first:   # its runs would be counted twice in every summary
+            raise ValueError(f"{arch!r} and {first[key]!r} are the same architecture (key {key}); "
+                             "list each architecture once")
+        first[key] = arch
+        keys.append(key)
+    if bad:
+        raise UnknownArchitectureError(
+            f"{len(bad)} of the {len(archs)} architectures given are not {bench.space.name} architectures "
+            f"as written: {'; '.join(bad)}; give canonical table keys or 'links|ops' strings")
+    covered = set(bench.task_keys(task).tolist())
+    missing = [k for k in keys if k not in covered]
+    if missing:
+        raise MissingResultError(
+            f"{task} has no table result for key(s) {missing[:10]}{' ...' if len(missing) > 10 else ''}, "
+            f"so they cannot be compared with the table; it covers {len(covered)} architectures "
+            f"(see Benchmark.task_keys)")
+    return keys
+
+
+def compare_with_table(bench: Benchmark, task: str, keys: Sequence[Any], *, seeds: Sequence[int],
                        data_root: str | None = None, executor=None, store: RunsStore | None = None,
                        epochs: int | None = None, device: str | None = None,
                        progress: bool = True, precision: str = "float32") -> tuple[pd.DataFrame, dict]:
     """Train ``keys`` on ``task`` (seeds explicit) and compare with the table.
 
-    Runs already in ``store`` are reused, new ones appended as they finish.
-    Returns (one row per key, summary dict with MAEs in accuracy points and Spearman).
+    ``keys``: table keys or any other spelling (``"links|ops"``, an isomorphic form), all checked
+    before anything trains. Runs already in ``store`` are reused, new ones appended as they finish.
+    Returns (one row per canonical key, summary dict with MAEs in accuracy points and Spearman).
     """
-    keys = [int(k) for k in keys]
-    seeds = [int(s) for s in seeds]
+    keys = table_keys(bench, task, keys)
+    seeds = check_seed_list(seeds)
     root = None if data_root is None else str(data_root)
     jobs = [Job(k, task, tuple(seeds), epochs, root, device, precision) for k in keys]
     result = run_jobs(jobs, store, executor, progress=progress)
@@ -80,13 +115,13 @@ def compare_with_table(bench: Benchmark, task: str, keys: Sequence[int], *, seed
     return df, summary
 
 
-def agreement_with_table(bench: Benchmark, task: str, keys: Sequence[int],
+def agreement_with_table(bench: Benchmark, task: str, keys: Sequence[Any],
                          runs: "pd.DataFrame | Sequence[SeedRun]", *, seeds: Sequence[int],
                          epochs: int, precision: str = "float32") -> tuple[pd.DataFrame, dict]:
     """Compare runs already measured (a runs table, e.g. a committed runs CSV) with the table,
     training nothing. Same rows and summary as ``compare_with_table``."""
-    keys = [int(k) for k in keys]
-    seeds = [int(s) for s in seeds]
+    keys = table_keys(bench, task, keys)
+    seeds = check_seed_list(seeds)
     df = measured(runs, task, keys, seeds, epochs, precision)
     df.insert(0, "arch", [bench.space.format(k) for k in keys])
     df["table_valid"] = [bench.query(task, k, split="valid", seeds="mean") for k in keys]
@@ -133,6 +168,7 @@ def validate_predictions(bench: Benchmark, task: str, predictions: pd.Series, *,
     """
     if top < 1:
         raise ValueError("top must be at least 1")
+    _check_predictions_for(predictions, task)
     best = predictions.dropna().sort_values(ascending=False, kind="stable").head(top)
     df, summary = compare_with_table(bench, task, best.index.tolist(), seeds=seeds, **kwargs)
     df.insert(1, "prediction", best.to_numpy())
@@ -145,6 +181,20 @@ def validate_predictions(bench: Benchmark, task: str, predictions: pd.Series, *,
         spearman_predictor_valid=_spearman(df.prediction, df.measured_valid),
     )
     return df, summary
+
+
+def _check_predictions_for(predictions: pd.Series, task: str) -> None:
+    """Refuse predictions made for another task, or by a predictor that was fitted on ``task``
+    (what ``predict_with`` records in ``attrs``): either would make the comparison meaningless."""
+    made_for = predictions.attrs.get("task")
+    if made_for is not None and made_for != task:
+        raise ValueError(f"the predictions are for task {made_for!r} (their attrs['task']), not {task!r}: "
+                         f"predict {task} (e.g. predict_task(name, bench, {task!r}, ...)) to validate there")
+    sources = (predictions.attrs.get("fit_info") or {}).get("source_tasks") or []
+    if task in sources:
+        raise ValueError(f"the predictor was fitted on {task} itself (attrs['fit_info']['source_tasks'] = "
+                         f"{list(sources)}), so validating it there measures what it memorised: fit it "
+                         f"without {task} (fit_for_task / predict_task leave the target out)")
 
 
 def format_report(df: pd.DataFrame, summary: dict) -> str:

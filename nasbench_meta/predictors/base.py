@@ -28,6 +28,7 @@ import numpy as np
 from nasbench_meta.atomic import atomic_file
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.plugins import class_spec
+from nasbench_meta.seeds import check_seed
 from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError, get_space
 
 FILE_FORMAT = "nasbench-meta predictor"
@@ -45,6 +46,15 @@ class UnknownOptionError(TypeError, ValueError):
 
 class UnsupportedTaskError(ValueError):
     """A task (or its space) that a predictor cannot be fitted on or asked about."""
+
+
+def check_name(cls: "type[Predictor]") -> str:
+    """The class's ``name``; a clear error for a subclass that does not set one."""
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{cls.__name__} has no name: set a class attribute name = \"...\" (a non-empty string, "
+                        "the name its results and saved files are filed under)")
+    return name
 
 
 def kind_of(cls: "type[Predictor]") -> str:
@@ -66,6 +76,7 @@ class Predictor(ABC):
     defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **config: Any) -> None:
+        check_name(type(self))
         unknown = sorted(set(config) - set(self.defaults))
         if unknown:
             raise UnknownOptionError(f"{self.name} has no option(s) {unknown}; options: {sorted(self.defaults)}")
@@ -83,15 +94,16 @@ class Predictor(ABC):
         """Meta-train on ``source_tasks`` (single-task baselines only record the space)."""
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        seed = check_seed(seed)
         source_tasks = list(source_tasks)
         for task in source_tasks:
             bench.task_info(task)  # unknown task -> clear error listing the valid ones
         if self.meta:
             self._check_sources(bench, source_tasks)
         self._space, self._keys = bench.space, np.array(bench.keys, dtype=np.int64)
-        self._fit(bench, source_tasks, split=split, seed=int(seed))
+        self._fit(bench, source_tasks, split=split, seed=seed)
         self.fit_info = {"benchmark": bench.name, "space": bench.space.name, "source_tasks": source_tasks,
-                         "split": split, "seed": int(seed), "num_architectures": int(len(self._keys))}
+                         "split": split, "seed": seed, "num_architectures": int(len(self._keys))}
         return self
 
     def _check_sources(self, bench: Benchmark, tasks: list[str]) -> None:
@@ -117,7 +129,23 @@ class Predictor(ABC):
         rows, support_rows, support_scores = self._checked(keys, support_keys, support_scores)
         if len(rows) == 0:
             return np.zeros(0)
-        return np.asarray(self._predict(rows, support_rows, support_scores), dtype=np.float64)
+        return self._checked_output(self._predict(rows, support_rows, support_scores), len(rows))
+
+    def _checked_output(self, scores: Any, n: int) -> np.ndarray:
+        """What ``_predict`` returned, as (n,) float64; a subclass's wrong shape or NaN fails here, by name."""
+        where = f"{type(self).__name__}._predict ({self.name})"
+        try:
+            scores = np.asarray(scores, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{where} returned {type(scores).__name__}, not numbers: "
+                            "return one score per row of `rows`") from None
+        if scores.shape != (n,):
+            raise ValueError(f"{where} returned shape {scores.shape} for {n} rows: return one score per row "
+                             "of `rows`, in the same order, as a 1-d array")
+        if not np.isfinite(scores).all():
+            raise ValueError(f"{where} returned {int((~np.isfinite(scores)).sum())} NaN or infinite score(s) "
+                             f"of {n}: return a finite score for every row")
+        return scores
 
     def _checked(self, keys: Any, support_keys: Any, support_scores: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(rows, support rows, support scores) after every check ``predict`` promises."""

@@ -34,6 +34,7 @@ from nasbench_meta.predictors.api import sample_support, source_tasks_for
 from nasbench_meta.predictors.base import complete_tasks
 from nasbench_meta.predictors.metrics import METRICS, ranking_metrics, top_indices
 from nasbench_meta.predictors.registry import get_predictor, predictor_class
+from nasbench_meta.seeds import check_seed, check_seed_list
 from nasbench_meta.significance import RankTest, rank_test
 
 SCHEMA_VERSION = 1
@@ -135,9 +136,8 @@ def evaluate(bench: Benchmark, name: str, *, holdouts: Sequence[str], shots: Seq
     config = {**cls.defaults, **(config or {})}
     get_predictor(name, **config)  # unknown predictor / option: fail before any work
     holdouts = resolve_holdouts(bench, holdouts)
-    shots, seeds = [int(k) for k in shots], [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("give at least one seed")
+    shots, seeds = [int(k) for k in shots], check_seed_list(seeds)
+    fit_seed = check_seed(fit_seed, "fit_seed")
     tag = _config_hash(name, config, bench, fit_seed)
     per_task: dict[str, Any] = {}
     with tqdm(total=len(holdouts) * len(shots) * len(seeds), desc=f"evaluate {name}", disable=not progress) as bar:

@@ -29,7 +29,7 @@ from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.encodings import bag_of_values, one_hot
 from nasbench_meta.predictors.base import SPLITS, Predictor
 from nasbench_meta.predictors.features import rank_normalise, source_ranks
-from nasbench_meta.predictors.gnn import device, load_numpy_state, state_to_numpy
+from nasbench_meta.predictors.gnn import device, load_numpy_state, local_rng, state_to_numpy
 from nasbench_meta.predictors.registry import register
 
 # log of (head-covariance weight a, isotropic weight b, one-hot amplitude s, length scale l, noise)
@@ -64,7 +64,11 @@ class FeatureNet(nn.Module):
 
 def train_feature_net(inputs: torch.Tensor, targets: np.ndarray, config: dict, seed: int) -> FeatureNet:
     """Multi-task regression of the source ranks ``targets`` (N, T) from ``inputs`` (N, F)."""
-    torch.manual_seed(seed)
+    with local_rng(seed):  # the caller's torch random stream is left as it was
+        return _train_feature_net(inputs, targets, config, seed)
+
+
+def _train_feature_net(inputs: torch.Tensor, targets: np.ndarray, config: dict, seed: int) -> FeatureNet:
     gen = torch.Generator().manual_seed(seed)
     dev = device()
     net = FeatureNet(inputs.shape[1], config["hidden"], config["features"], targets.shape[1]).to(dev)
@@ -238,7 +242,8 @@ class MetaGP(Predictor):
     def _load_state(self, state: dict[str, np.ndarray]) -> None:
         inputs, onehot = self._inputs()
         tasks = state["net/heads.bias"].shape[0]
-        self._net = FeatureNet(inputs.shape[1], self.config["hidden"], self.config["features"], tasks)
+        with local_rng(None):  # random initial weights, replaced by the saved ones: leave the caller's stream
+            self._net = FeatureNet(inputs.shape[1], self.config["hidden"], self.config["features"], tasks)
         load_numpy_state(self._net, {k[len("net/"):]: v for k, v in state.items() if k.startswith("net/")},
                          torch.device("cpu"))
         self._net.eval()

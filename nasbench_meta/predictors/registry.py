@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 from nasbench_meta.plugins import SPEC_HELP, load_class
-from nasbench_meta.predictors.base import Predictor
+from nasbench_meta.predictors.base import Predictor, check_name
 
 PREDICTORS: dict[str, type[Predictor]] = {}
 
@@ -16,7 +16,7 @@ _MODULES = ("transfer", "single_task", "meta_xgb", "meta_gnn", "meta_gp")
 
 def register(cls: type[Predictor]) -> type[Predictor]:
     """Class decorator: make a predictor available by its ``name``."""
-    PREDICTORS[cls.name] = cls
+    PREDICTORS[check_name(cls)] = cls
     return cls
 
 

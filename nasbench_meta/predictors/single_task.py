@@ -65,6 +65,9 @@ class RandomForestOneHot(_SingleTask):
                                       max_features=self.config["max_features"], n_jobs=self.config["n_jobs"],
                                       random_state=self._seed)
         model.fit(self._features(support_rows), support_scores)
+        # Trees are fitted in parallel (the same trees for any n_jobs), but a parallel predict adds
+        # their outputs in thread order, so two calls could differ in the last bit: sum in tree order.
+        model.set_params(n_jobs=1)
         return model.predict(self._features(rows))
 
 
@@ -108,7 +111,7 @@ class GINSingleTask(_SingleTask):
     def _predict(self, rows, support_rows, support_scores):
         import torch
 
-        from nasbench_meta.predictors.gnn import GINEncoder, dense_graphs, device
+        from nasbench_meta.predictors.gnn import dense_graphs, device, local_rng
 
         dev = device()
         if getattr(self, "_graphs", None) is None:  # every architecture once, reused across predictions
@@ -121,16 +124,25 @@ class GINSingleTask(_SingleTask):
                          dtype=torch.float32, device=dev)
         preds = []
         for m in range(int(self.config["n_models"])):  # n_models > 1: a deep ensemble
-            torch.manual_seed(self._seed + m)
-            encoder = GINEncoder(x.shape[-1], self.config["hidden"], self.config["layers"]).to(dev)
-            head = torch.nn.Linear(self.config["hidden"], 1).to(dev)
-            params = list(encoder.parameters()) + list(head.parameters())
-            opt = torch.optim.Adam(params, lr=self.config["lr"], weight_decay=self.config["weight_decay"])
-            for _ in range(int(self.config["epochs"])):  # full batch: K is small
-                loss = torch.mean((head(torch.relu(encoder(x[:k], adj[:k]))).squeeze(1) - y) ** 2)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            with torch.no_grad():
-                preds.append(head(torch.relu(encoder(x[k:], adj[k:]))).squeeze(1).cpu().numpy())
+            with local_rng(self._seed + m):  # the caller's torch random stream is left as it was
+                preds.append(self._train_and_predict(x, adj, k, y))
         return np.mean(preds, axis=0) * support_scores.std() + support_scores.mean()
+
+    def _train_and_predict(self, x, adj, k: int, y) -> np.ndarray:
+        """One GIN trained on the first ``k`` graphs (full batch: K is small), predicting the rest."""
+        import torch
+
+        from nasbench_meta.predictors.gnn import GINEncoder
+
+        dev = x.device
+        encoder = GINEncoder(x.shape[-1], self.config["hidden"], self.config["layers"]).to(dev)
+        head = torch.nn.Linear(self.config["hidden"], 1).to(dev)
+        params = list(encoder.parameters()) + list(head.parameters())
+        opt = torch.optim.Adam(params, lr=self.config["lr"], weight_decay=self.config["weight_decay"])
+        for _ in range(int(self.config["epochs"])):
+            loss = torch.mean((head(torch.relu(encoder(x[:k], adj[:k]))).squeeze(1) - y) ** 2)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            return head(torch.relu(encoder(x[k:], adj[k:]))).squeeze(1).cpu().numpy()

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from nasbench_meta.paths import data_root
@@ -24,19 +25,20 @@ from nasbench_meta.search import results as results_io
 from nasbench_meta.search.api import Method
 from nasbench_meta.search.registry import make_method, method_class
 from nasbench_meta.search.runner import check_batch_size, check_budget, run_search
+from nasbench_meta.seeds import check_seed, check_seed_list
 
 if TYPE_CHECKING:
     from nasbench_meta.benchmark import Benchmark
 
 
 def seed_list(seeds: "int | Sequence[int]", first: int = 0) -> list[int]:
-    """``20`` -> seeds first..first+19; a sequence is used as given (must not repeat)."""
-    out = list(range(first, first + int(seeds))) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not out or len(set(out)) != len(out):
-        raise ValueError(f"seeds must be a positive count or distinct integers, got {seeds!r}")
-    if min(out) < 0:
-        raise ValueError(f"seeds must not be negative, got {min(out)}; use --first-seed 0 or more")
-    return out
+    """``20`` -> seeds first..first+19; a sequence is used as given (distinct integer seeds)."""
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds}")
+        first = check_seed(first, "first seed")
+        return [check_seed(s) for s in range(first, first + int(seeds))]
+    return check_seed_list(seeds)
 
 
 def method_spec(method: "str | type[Method]") -> str:
@@ -57,6 +59,9 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
     in that file (same method, configuration, task and budget) are kept, not rerun.
     ``executor`` (an open ``concurrent.futures.Executor``) overrides workers/scheduler.
     """
+    if isinstance(method, Method):
+        raise TypeError(f"run_seeds makes one {type(method).__name__} per seed: pass its name or class "
+                        "and its options as config={...}, not an instance (run_search runs an instance once)")
     bench.task_info(task)
     check_budget(bench, task, budget, cost_budget)
     check_batch_size(batch_size)

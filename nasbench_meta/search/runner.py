@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasbench_meta.search.api import Method, SearchProblem
+from nasbench_meta.search.registry import make_method
 from nasbench_meta.search.scoring import score_run
+from nasbench_meta.seeds import check_seed
 from nasbench_meta.spaces import UnknownArchitectureError
 
 if TYPE_CHECKING:
@@ -62,7 +64,7 @@ def check_batch_size(batch_size: int) -> None:
                          "use --batch-size 1 (the default) or more")
 
 
-def run_search(method: Method, bench: "Benchmark", task: str, *, budget: int, seed: int,
+def run_search(method: "Method | type[Method] | str", bench: "Benchmark", task: str, *, budget: int, seed: int,
                batch_size: int = 1, cost_budget: "float | None" = None,
                max_stall: int = 10_000) -> dict[str, Any]:
     """One seeded run of ``method`` on ``task``; returns the run record (trajectory + scores).
@@ -70,9 +72,12 @@ def run_search(method: Method, bench: "Benchmark", task: str, *, budget: int, se
     The method sees a :class:`SearchProblem` and Observations only. The run ends when
     ``budget`` distinct architectures were queried, or the simulated cost reached
     ``cost_budget`` (tasks with a cost metric only). Re-queries are free and flagged.
-    ``max_stall`` proposals in a row without a new architecture abort the run.
+    ``max_stall`` proposals in a row without a new architecture abort the run. ``method`` is an
+    instance, or a Method subclass or built-in name / spec run with its default options.
     """
     start = time.perf_counter()  # wall time covers everything the runner does, scoring included
+    method = _instance(method)
+    seed = check_seed(seed)
     check_budget(bench, task, budget, cost_budget)
     check_batch_size(batch_size)
     oracle = bench.oracle(task, budget=budget)
@@ -91,7 +96,7 @@ def run_search(method: Method, bench: "Benchmark", task: str, *, budget: int, se
         observations = _query(oracle, method, proposals, want)
         stall = 0 if oracle.num_queries > done else stall + len(observations)
         if stall > max_stall:
-            raise MethodError(f"{method.name} proposed {stall} already-queried architectures in a row "
+            raise MethodError(f"{_label(method)} proposed {stall} already-queried architectures in a row "
                               f"after {done} distinct queries; it is stuck")
         tick = clock()
         tell(observations)
@@ -103,6 +108,20 @@ def run_search(method: Method, bench: "Benchmark", task: str, *, budget: int, se
             "timing": {"wall_s": time.perf_counter() - start, "method_s": method_s}}
 
 
+def _instance(method: "Method | type[Method] | str") -> Method:
+    if isinstance(method, Method):
+        return method
+    if isinstance(method, type) and issubclass(method, Method):
+        return method()
+    if isinstance(method, str):
+        return make_method(method)
+    raise TypeError(f"method must be a Method instance, a Method subclass or a method name, got {method!r}")
+
+
+def _label(method: Method) -> str:
+    return method.name or type(method).__name__
+
+
 def _trajectory(revealed: list) -> Trajectory:
     if not revealed:
         return Trajectory()
@@ -111,14 +130,23 @@ def _trajectory(revealed: list) -> Trajectory:
 
 
 def _query(oracle: Any, method: Method, proposals: Any, want: int) -> list:
-    proposals = proposals if type(proposals) is list else list(proposals)
+    if type(proposals) is not list:
+        proposals = _as_list(method, proposals, want)
     if not 0 < len(proposals) <= want:
-        raise MethodError(f"{method.name}.ask({want}) returned {len(proposals)} proposals; "
+        raise MethodError(f"{_label(method)}.ask({want}) returned {len(proposals)} proposals; "
                           f"return between 1 and {want}")
     before = len(oracle.history)
     try:
         return oracle.query_batch(proposals)
     except (UnknownArchitectureError, KeyError, TypeError, ValueError) as exc:
         bad = proposals[len(oracle.history) - before]  # the batch is revealed up to the bad one
-        raise MethodError(f"{method.name} proposed {bad!r}, which is not an architecture of "
+        raise MethodError(f"{_label(method)} proposed {bad!r}, which is not an architecture of "
                           f"{oracle.task}: {exc}") from None
+
+
+def _as_list(method: Method, proposals: Any, want: int) -> list:
+    """A method's proposals as a list; a single proposal or None is a broken contract."""
+    if proposals is None or isinstance(proposals, (str, bytes, int, np.integer)) or not hasattr(proposals, "__iter__"):
+        raise MethodError(f"{_label(method)}.ask({want}) must return a list of 1 to {want} proposals "
+                          f"(keys, architecture strings or Architecture objects), got {proposals!r}")
+    return list(proposals)

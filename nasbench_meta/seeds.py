@@ -1,0 +1,37 @@
+"""Seeds: every random choice takes an explicit one, checked where it enters the API.
+
+An unseeded draw cannot be repeated, and a float or a string that happens to convert would be
+recorded as a seed it is not, so both are refused with an error that says what to pass.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+MAX_SEED = 2**63 - 1   # what numpy, torch and the int64 columns of the results files all take
+
+
+def check_seed(seed: Any, what: str = "seed") -> int:
+    """``seed`` as an int when it is a whole number in 0 .. 2**63 - 1 (numpy integers too)."""
+    if seed is None:
+        raise TypeError(f"{what} is None: pass an integer seed (0 .. 2**63 - 1), "
+                        "so that the random draw can be repeated and is recorded")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"{what} must be an integer from 0 to 2**63 - 1, got {seed!r}")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ValueError(f"{what} must be from 0 to 2**63 - 1, got {seed}")
+    return int(seed)
+
+
+def check_seed_list(seeds: Iterable[Any], what: str = "seeds") -> list[int]:
+    """A non-empty list of distinct seeds (each checked by ``check_seed``)."""
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"{what} must be a list of integer seeds such as [0, 1, 2], got {seeds!r}")
+    checked = [check_seed(s, what[:-1] if what.endswith("s") else what) for s in seeds]
+    if not checked:
+        raise ValueError(f"give at least one seed in {what}")
+    repeated = sorted({s for s in checked if checked.count(s) > 1})
+    if repeated:
+        raise ValueError(f"{what} lists seed(s) {repeated} more than once; each seed is one run")
+    return checked
