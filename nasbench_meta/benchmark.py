@@ -111,6 +111,8 @@ class Benchmark:
 
     def row(self, arch: Any) -> int:
         """Row of an architecture (object, string or key) in every metric array."""
+        if isinstance(arch, (bool, np.bool_, float, np.floating)):
+            raise TypeError(f"an architecture is a key, a \"links|ops\" string or an Architecture, got {arch!r}")
         self.row_map()
         if isinstance(arch, (int, np.integer)) and int(arch) in self._row_of:
             return self._row_of[int(arch)]
@@ -122,7 +124,11 @@ class Benchmark:
 
     def rows(self, keys: "np.ndarray | list[int]") -> np.ndarray:
         """Rows of many canonical keys at once (vectorised)."""
-        keys = np.asarray(keys, dtype=np.int64)
+        given = np.asarray(keys)
+        if given.size and given.dtype.kind not in "iu":   # 30141.9 must not become key 30141
+            raise TypeError(f"keys must be integer table keys, got an array of {given.dtype} "
+                            "(bench.space.key(...) turns other spellings into keys)")
+        keys = given.astype(np.int64)
         rows = np.searchsorted(self.keys, keys)
         rows = np.minimum(rows, len(self.keys) - 1)
         bad = self.keys[rows] != keys

@@ -327,3 +327,10 @@ def test_torch_predictors_leave_the_callers_random_stream_alone(bench, tmp_path,
     assert torch.equal(torch.rand(3), expected)   # fit, predict and load did not move the stream
     torch.manual_seed(99)                          # and the caller's stream does not move the predictions
     np.testing.assert_array_equal(loaded.predict(bench.keys[::50], support_keys=support, support_scores=scores), before)
+
+
+def test_options_and_source_tasks_that_cannot_work_are_refused(bench):
+    with pytest.raises(ValueError, match="temperature must be a positive number, got 0"):
+        get_predictor("weighted-rank", temperature=0)    # all-NaN predictions otherwise
+    with pytest.raises(TypeError, match=r"list of task names, e.g. \['cora'\]"):
+        get_predictor("mean-rank").fit(bench, "cora", split="valid", seed=0)   # not tasks c, o, r, a

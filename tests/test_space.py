@@ -163,3 +163,11 @@ def test_spaces_are_looked_up_by_name():
     assert isinstance(get_space("nas-bench-graph"), NasBenchGraphSpace)
     with pytest.raises(KeyError, match="unknown search space"):
         get_space("nas-bench-201")
+
+
+def test_format_and_neighbours_take_any_spelling_of_an_architecture():
+    space = NasBenchGraphSpace()
+    key = space.key("0,0,2,1|gcn,gat,sage,gcn")               # an isomorphic form of 30141
+    assert space.format("0,0,2,1|gcn,gat,sage,gcn") == space.format(key) == "0,0,1,2|gat,gcn,sage,gcn"
+    assert np.array_equal(space.neighbours("0,0,2,1|gcn,gat,sage,gcn"), space.neighbours(key))
+    assert key not in space.neighbours("0,0,2,1|gcn,gat,sage,gcn")   # never its own neighbour

@@ -95,6 +95,9 @@ class Predictor(ABC):
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
         seed = check_seed(seed)
+        if isinstance(source_tasks, str):   # list("cora") would be the tasks c, o, r, a
+            raise TypeError(f"source_tasks must be a list of task names, e.g. [{source_tasks!r}], got the string "
+                            f"{source_tasks!r}")
         source_tasks = list(source_tasks)
         for task in source_tasks:
             bench.task_info(task)  # unknown task -> clear error listing the valid ones

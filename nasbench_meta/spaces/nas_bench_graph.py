@@ -239,7 +239,9 @@ class NasBenchGraphSpace(SearchSpace):
     def keys(self) -> np.ndarray:
         return _enumerate_keys(self.ops)
 
-    def architecture(self, key: int) -> Architecture:
+    def architecture(self, key: "int | str | Architecture") -> Architecture:
+        if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer)):
+            key = self.key(key)   # any spelling: "links|ops" strings and Architecture objects too
         arch = decode_key(key)
         self._check_ops(arch)
         return arch
@@ -303,7 +305,7 @@ class NasBenchGraphSpace(SearchSpace):
                 if parent != arch.links[i]:
                     found.add(self._try_key(arch.links[:i] + (parent,) + arch.links[i + 1:], arch.ops))
         found.discard(None)
-        found.discard(int(key))
+        found.discard(arch.key)   # its canonical key, whichever spelling came in
         return np.array(sorted(found), dtype=np.int64)
 
     @staticmethod
