@@ -16,6 +16,7 @@ import pandas as pd
 
 from nasbench_meta import store
 from nasbench_meta.oracle import covered_scores
+from nasbench_meta.errors import UnknownNameError
 from nasbench_meta.paths import benchmark_path
 from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError, get_space
 from nasbench_meta.store import BenchmarkNotBuiltError  # noqa: F401  (re-exported for users)
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 SPLITS = {"valid": "valid_score", "test": "test_score"}
 
 
-class UnknownTaskError(KeyError):
+class UnknownTaskError(UnknownNameError):
     def __str__(self) -> str:  # KeyError would print the message with quotes
         return str(self.args[0])
 
@@ -99,7 +100,7 @@ class Benchmark:
 
     def _check_metric(self, task: str, metric: str) -> str:
         if metric not in self._metric_names[task]:
-            raise KeyError(f"unknown metric {metric!r}; valid metrics: {', '.join(self._metric_names[task])}")
+            raise UnknownNameError(f"unknown metric {metric!r}; valid metrics: {', '.join(self._metric_names[task])}")
         return metric
 
     # -- rows -------------------------------------------------------------------------------

@@ -142,3 +142,9 @@ def test_keys_that_are_not_integers_are_refused(bench):
     with pytest.raises(TypeError, match="got True"):
         bench.query("cora", True, split="valid", seeds="mean")
     assert bench.rows(np.array([30141], dtype=np.int32)).tolist() == [bench.row(30141)]
+
+
+def test_unknown_names_print_their_message_as_written(bench):
+    with pytest.raises(KeyError) as info:
+        bench.metric("cora", "accuracy")
+    assert str(info.value).startswith("unknown metric 'accuracy'; valid metrics: valid_score")

@@ -334,3 +334,11 @@ def test_options_and_source_tasks_that_cannot_work_are_refused(bench):
         get_predictor("weighted-rank", temperature=0)    # all-NaN predictions otherwise
     with pytest.raises(TypeError, match=r"list of task names, e.g. \['cora'\]"):
         get_predictor("mean-rank").fit(bench, "cora", split="valid", seed=0)   # not tasks c, o, r, a
+
+
+def test_a_predictor_class_works_where_a_name_does(bench):
+    from nasbench_meta.predictors.transfer import MeanRank
+
+    by_class = predict_task(MeanRank, bench, "cora", shots=0, seed=0, split="valid")
+    by_name = predict_task("mean-rank", bench, "cora", shots=0, seed=0, split="valid")
+    assert by_class.equals(by_name) and isinstance(get_predictor(MeanRank), MeanRank)

@@ -313,3 +313,9 @@ def test_the_documented_method_runs_its_whole_budget(bench: Benchmark) -> None:
     exec(textwrap.dedent(doc[doc.index("class GreedyMutation"):]), namespace)   # the docs' own example
     run = run_search(namespace["GreedyMutation"](), bench, "cora", budget=100, seed=0)
     assert run["num_queries"] == 100 and len(set(run["trajectory"]["keys"])) == 100
+
+
+def test_an_unknown_option_is_the_same_error_for_a_name_and_a_class(bench: Benchmark) -> None:
+    for method in ("re", make_method("re").__class__):
+        with pytest.raises(ValueError, match=r"no option\(s\) \['populaton_size'\]"):
+            run_seeds(bench, "cora", method, seeds=1, budget=5, config={"populaton_size": 3}, progress=False)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from nasbench_meta.errors import UnknownNameError
+
 
 @dataclass(frozen=True)
 class Protocol:
@@ -59,4 +61,4 @@ def get_protocol(task: str) -> Protocol:
     try:
         return PROTOCOLS[task]
     except KeyError:
-        raise KeyError(f"no training protocol for task {task!r}; known: {sorted(PROTOCOLS)}") from None
+        raise UnknownNameError(f"no training protocol for task {task!r}; known: {sorted(PROTOCOLS)}") from None

@@ -31,7 +31,7 @@ def source_tasks_for(bench: Benchmark, task: str) -> list[str]:
     return [t for t in complete_tasks(bench) if t != task]
 
 
-def fit_for_task(name: str, bench: Benchmark, task: str, *, seed: int, split: str,
+def fit_for_task(name: "str | type[Predictor]", bench: Benchmark, task: str, *, seed: int, split: str,
                  config: "dict[str, Any] | None" = None) -> Predictor:
     """A predictor fitted on every complete task except ``task`` (never on the target)."""
     seed = check_seed(seed)
@@ -70,7 +70,7 @@ def predict_with(predictor: Predictor, bench: Benchmark, task: str, *, shots: in
     return series
 
 
-def predict_task(name: str, bench: Benchmark, task: str, *, shots: int, seed: int, split: str,
+def predict_task(name: "str | type[Predictor]", bench: Benchmark, task: str, *, shots: int, seed: int, split: str,
                  config: "dict[str, Any] | None" = None) -> pd.Series:
     """Meta-train ``name`` on all other complete tasks, adapt from ``shots`` seeded support
     architectures of ``task`` and predict every key the task covers.

@@ -47,6 +47,9 @@ def available_predictors() -> list[str]:
     return list(PREDICTORS)
 
 
-def get_predictor(name: str, **config: Any) -> Predictor:
-    """A new, unfitted predictor; ``config`` overrides its defaults (unknown options raise)."""
+def get_predictor(name: "str | type[Predictor]", **config: Any) -> Predictor:
+    """A new, unfitted predictor: ``name`` is a registered name, a spec (``file.py:Class``) or a
+    Predictor subclass; ``config`` overrides its defaults (unknown options raise)."""
+    if isinstance(name, type) and issubclass(name, Predictor):
+        return name(**config)
     return predictor_class(name)(**config)

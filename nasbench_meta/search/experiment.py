@@ -69,10 +69,9 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
     spec = method_spec(method)
     cls = method if isinstance(method, type) else method_class(spec)
     cache_dir = Path(cache_dir) if cache_dir else data_root() / "cache" / "search"
-    if not isinstance(method, type):
-        make_method(spec, config)  # unknown options fail here, before any (slow) preparation
+    make_method(cls, config)  # unknown options fail here, before any (slow) preparation
     config = {**(config or {}), **cls.prepare(bench, task, dict(config or {}), cache_dir=cache_dir)}
-    instance = cls(**config) if isinstance(method, type) else make_method(spec, config)
+    instance = make_method(cls, config)
     results = results_io.new_results(bench, task, instance.metadata(spec), budget=budget,
                                      batch_size=batch_size, cost_budget=cost_budget)
     if out is not None and Path(out).exists():

@@ -26,9 +26,10 @@ def method_class(spec: str) -> type[Method]:
     return load_class(target or spec, Method, "method")
 
 
-def make_method(spec: str, config: "dict | None" = None) -> Method:
-    """An instance of the method ``spec`` with options ``config``."""
-    cls = method_class(spec)
+def make_method(spec: "str | type[Method]", config: "dict | None" = None) -> Method:
+    """An instance of the method ``spec`` (a name, spec or Method subclass) with options ``config``;
+    an unknown option is a ValueError either way."""
+    cls = spec if isinstance(spec, type) else method_class(spec)
     try:
         return cls(**(config or {}))
     except TypeError as exc:

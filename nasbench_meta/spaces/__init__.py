@@ -1,6 +1,7 @@
 """Search spaces, looked up by the name stored in each benchmark file."""
 from __future__ import annotations
 
+from nasbench_meta.errors import UnknownNameError
 from nasbench_meta.spaces.base import SearchSpace, UnknownArchitectureError
 from nasbench_meta.spaces.nas_bench_graph import Architecture, NasBenchGraphSpace
 
@@ -17,7 +18,7 @@ def get_space(name: str, **kwargs) -> SearchSpace:
     try:
         return _SPACES[name](**kwargs)
     except KeyError:
-        raise KeyError(f"unknown search space {name!r}; known: {sorted(_SPACES)}") from None
+        raise UnknownNameError(f"unknown search space {name!r}; known: {sorted(_SPACES)}") from None
 
 
 __all__ = ["Architecture", "NasBenchGraphSpace", "SearchSpace", "UnknownArchitectureError",

@@ -65,6 +65,8 @@ class SearchSpace(ABC):
 
     def sample(self, rng: np.random.Generator, n: int, replace: bool = False) -> np.ndarray:
         """Uniform sample of ``n`` canonical keys."""
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(seed), got {rng!r}")
         return rng.choice(self.keys(), size=n, replace=replace)
 
     def mutate(self, key: int, rng: np.random.Generator) -> int:
