@@ -19,6 +19,7 @@ from nasbench_meta.oracle import covered_scores
 from nasbench_meta.errors import UnknownNameError
 from nasbench_meta.paths import benchmark_path
 from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError, get_space
+from nasbench_meta.spaces.base import as_keys
 from nasbench_meta.store import BenchmarkNotBuiltError  # noqa: F401  (re-exported for users)
 
 if TYPE_CHECKING:
@@ -28,8 +29,7 @@ SPLITS = {"valid": "valid_score", "test": "test_score"}
 
 
 class UnknownTaskError(UnknownNameError):
-    def __str__(self) -> str:  # KeyError would print the message with quotes
-        return str(self.args[0])
+    """A task the benchmark does not hold."""
 
 
 class MissingResultError(LookupError):
@@ -113,7 +113,8 @@ class Benchmark:
     def row(self, arch: Any) -> int:
         """Row of an architecture (object, string or key) in every metric array."""
         if isinstance(arch, (bool, np.bool_, float, np.floating)):
-            raise TypeError(f"an architecture is a key, a \"links|ops\" string or an Architecture, got {arch!r}")
+            raise UnknownArchitectureError(f"an architecture is a key, a \"links|ops\" string or an "
+                                           f"Architecture, got {arch!r}")
         self.row_map()
         if isinstance(arch, (int, np.integer)) and int(arch) in self._row_of:
             return self._row_of[int(arch)]
@@ -125,11 +126,7 @@ class Benchmark:
 
     def rows(self, keys: "np.ndarray | list[int]") -> np.ndarray:
         """Rows of many canonical keys at once (vectorised)."""
-        given = np.asarray(keys)
-        if given.size and given.dtype.kind not in "iu":   # 30141.9 must not become key 30141
-            raise TypeError(f"keys must be integer table keys, got an array of {given.dtype} "
-                            "(bench.space.key(...) turns other spellings into keys)")
-        keys = given.astype(np.int64)
+        keys = as_keys(keys)
         rows = np.searchsorted(self.keys, keys)
         rows = np.minimum(rows, len(self.keys) - 1)
         bad = self.keys[rows] != keys

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError
+from nasbench_meta.spaces.base import as_keys
 
 if TYPE_CHECKING:  # torch is imported where graphs are built: one_hot users need not pay for it
     from torch_geometric.data import Batch, Data
@@ -25,7 +26,7 @@ def _canonical(space: SearchSpace, keys: np.ndarray) -> np.ndarray:
     ``arch_columns`` decodes any integer: a non-canonical key would get another encoding than the
     same architecture's canonical key, and a key outside the space a made-up one or an IndexError.
     """
-    keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+    keys = as_keys(keys)
     known = np.isin(keys, space.keys())  # ~0.1 ms for all 26,206 NAS-Bench-Graph keys
     if not known.all():
         raise UnknownArchitectureError(

@@ -33,7 +33,7 @@ def covered_scores(keys: np.ndarray, values: np.ndarray) -> dict[int, float]:
     return {k: v for k, v in zip(keys.tolist(), np.asarray(values, dtype=float).tolist()) if v == v}
 
 
-def _checked_budget(budget: "int | None") -> "int | None":
+def check_query_budget(budget: "int | None") -> "int | None":
     """None (no limit) or a positive whole number of distinct queries."""
     if budget is None:
         return None
@@ -52,7 +52,7 @@ class SearchOracle:
         """``rows`` maps key -> row of ``valid`` / ``cost``, ``candidates`` are the keys with a
         score and ``scores`` maps each of them to its score; pass shared ones to make
         construction cheap."""
-        self.space, self.task, self.budget = space, task, _checked_budget(budget)
+        self.space, self.task, self.budget = space, task, check_query_budget(budget)
         self._cost = cost
         self._rows = rows if rows is not None else dict(zip(keys.tolist(), range(len(keys))))
         self._score_of = scores if scores is not None else covered_scores(keys, valid)

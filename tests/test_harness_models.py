@@ -174,6 +174,15 @@ def test_gpu_seed_linear_computes_what_the_cpu_one_does(dtype):
         for got, want in zip(torch.autograd.grad(gpu, leaves, g), torch.autograd.grad(cpu, leaves, g)):
             assert got.dtype == torch.float32
             torch.testing.assert_close(got, want, **tol)
-    if torch.cuda.is_available():   # and CUDA tensors take that path
+    if torch.cuda.is_available():   # and CUDA tensors take that path, never the per-seed one
+        import nasbench_meta.harness.batched as batched
+
+        def refuse(*args):
+            raise AssertionError("CUDA tensors went through the per-seed CPU path")
+
         hc, wc = h1.detach().cuda(), w1.detach().cuda()
-        torch.testing.assert_close(_lin_sum([(hc, wc)], None, dtype).cpu(), _lin_sum_bmm([(h1, w1)], None, dtype).detach(), **tol)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(batched._SeedLinear, "apply", refuse)
+            mp.setattr(batched._SeedLinearBf16, "apply", refuse)
+            on_gpu = _lin_sum([(hc, wc)], None, dtype).cpu()
+        torch.testing.assert_close(on_gpu, _lin_sum_bmm([(h1, w1)], None, dtype).detach(), **tol)

@@ -180,6 +180,11 @@ def test_a_job_refuses_bad_seeds_and_keys_with_a_clear_message():
         Job(10, "cora", (0,))
     with pytest.raises(TypeError, match="got True"):
         Job(True, "cora", (0,))
+    # checked when the job is made, not in a worker after it was dispatched
+    with pytest.raises(TypeError, match="whole number of epochs"):
+        Job(ARCHS[0], "cora", (0,), 2.0)
+    with pytest.raises(ValueError, match="unknown precision"):
+        Job(ARCHS[0], "cora", (0,), 2, precision="float16")
 
 
 def test_a_directory_given_as_the_runs_file_says_so(tmp_path):

@@ -299,6 +299,12 @@ def test_a_subclass_returning_the_wrong_scores_fails_by_name(bench):
         def _predict(self, rows, support_rows, support_scores):
             return np.where(rows % 2 == 0, 0.5, np.nan)
 
+    class Words(Short):
+        name = "words"
+
+        def _predict(self, rows, support_rows, support_scores):
+            return ["high"] * len(rows)
+
     class Nameless(Predictor):   # forgot `name = "..."`
 
         def _predict(self, rows, support_rows, support_scores):
@@ -308,6 +314,8 @@ def test_a_subclass_returning_the_wrong_scores_fails_by_name(bench):
         Short().fit(bench, [], split="valid", seed=0).predict(bench.keys[:10], support_keys=[], support_scores=[])
     with pytest.raises(ValueError, match=r"Holes._predict \(holes\) returned 5 NaN or infinite score\(s\) of 10"):
         Holes().fit(bench, [], split="valid", seed=0).predict(bench.keys[:10], support_keys=[], support_scores=[])
+    with pytest.raises(ValueError, match=r"Words._predict \(words\) returned list, not numbers"):  # CLI: one line
+        Words().fit(bench, [], split="valid", seed=0).predict(bench.keys[:10], support_keys=[], support_scores=[])
     with pytest.raises(TypeError, match="Nameless has no name: set a class attribute name = "):
         Nameless()
     with pytest.raises(TypeError, match="Nameless has no name"):
@@ -342,3 +350,20 @@ def test_a_predictor_class_works_where_a_name_does(bench):
     by_class = predict_task(MeanRank, bench, "cora", shots=0, seed=0, split="valid")
     by_name = predict_task("mean-rank", bench, "cora", shots=0, seed=0, split="valid")
     assert by_class.equals(by_name) and isinstance(get_predictor(MeanRank), MeanRank)
+
+
+def test_a_single_task_predictor_is_never_taken_for_a_leak(bench):
+    # rf ignores its source tasks: fitting it with cora among them leaks nothing
+    from nasbench_meta.predictors.base import complete_tasks
+
+    rf = get_predictor("rf").fit(bench, complete_tasks(bench), split="valid", seed=0)
+    series = predict_with(rf, bench, "cora", shots=10, seed=0, split="valid")
+    assert series.attrs["meta"] is False and len(series) == len(bench.task_keys("cora"))
+
+
+def test_keys_must_be_whole_numbers_everywhere(bench):
+    p = get_predictor("mean-rank").fit(bench, ["citeseer", "pubmed"], split="valid", seed=0)
+    with pytest.raises(UnknownArchitectureError, match="integer table keys, got \\[30141.9\\]"):
+        p.predict([30141.9], support_keys=[], support_scores=[])        # would have answered for key 30141
+    none = {"support_keys": [], "support_scores": []}
+    assert p.predict(np.array([30141.0], dtype=object), **none).tolist() == p.predict([30141], **none).tolist()

@@ -131,7 +131,10 @@ def test_write_outputs(small_eval, tmp_path):
 
 def test_cli_list_evaluate_train_predict(bench_root, tmp_path, capsys):
     assert main(["predictors", "list", "--json"]) == 0
-    kinds = {r["name"]: r["kind"] for r in json.loads(capsys.readouterr().out)}
+    listed = json.loads(capsys.readouterr().out)
+    kinds = {r["name"]: r["kind"] for r in listed}
+    assert {r["name"] for r in listed if r["meta"]} == {"mean-rank", "weighted-rank", "xgb-src", "xgb-meta",
+                                                        "gnn-meta", "gp-meta"}   # reads the source tasks
     # the three groups: single-task baselines, transfer baselines, meta-trained predictors
     assert {k for k, v in kinds.items() if v == "transfer"} == {"mean-rank", "weighted-rank", "xgb-src"}
     assert {k for k, v in kinds.items() if v == "meta-trained"} == {"xgb-meta", "gnn-meta", "gp-meta"}

@@ -315,6 +315,11 @@ def test_the_documented_method_runs_its_whole_budget(bench: Benchmark) -> None:
     assert run["num_queries"] == 100 and len(set(run["trajectory"]["keys"])) == 100
 
 
+def test_a_fractional_budget_is_refused_before_any_preparation(bench: Benchmark) -> None:
+    with pytest.raises(ValueError, match="budget must be a positive number of queries"):
+        run_seeds(bench, "cora", "rs", seeds=1, budget=5.0, progress=False)
+
+
 def test_an_unknown_option_is_the_same_error_for_a_name_and_a_class(bench: Benchmark) -> None:
     for method in ("re", make_method("re").__class__):
         with pytest.raises(ValueError, match=r"no option\(s\) \['populaton_size'\]"):

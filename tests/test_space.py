@@ -171,6 +171,8 @@ def test_format_and_neighbours_take_any_spelling_of_an_architecture():
     assert space.format("0,0,2,1|gcn,gat,sage,gcn") == space.format(key) == "0,0,1,2|gat,gcn,sage,gcn"
     assert np.array_equal(space.neighbours("0,0,2,1|gcn,gat,sage,gcn"), space.neighbours(key))
     assert key not in space.neighbours("0,0,2,1|gcn,gat,sage,gcn")   # never its own neighbour
+    with pytest.raises(UnknownArchitectureError, match="True is not an architecture"):
+        space.format(True)                                            # not key 1
 
 
 def test_sampling_needs_a_generator_not_a_seed():

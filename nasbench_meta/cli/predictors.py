@@ -92,7 +92,7 @@ def _list(args: argparse.Namespace) -> int:
     from nasbench_meta.predictors import available_predictors, predictor_class
     from nasbench_meta.predictors.base import kind_of
 
-    rows = [{"name": n, "kind": kind_of(predictor_class(n)),
+    rows = [{"name": n, "kind": kind_of(predictor_class(n)), "meta": predictor_class(n).meta,
              "version": predictor_class(n).version, "min_support": predictor_class(n).min_support,
              "description": predictor_class(n).description, "defaults": predictor_class(n).defaults}
             for n in available_predictors()]
@@ -166,7 +166,7 @@ def _predict(args: argparse.Namespace) -> int:
     with open_benchmark(args.benchmark, args.root) as bench:
         if args.model:
             predictor = load_predictor(args.model)
-            if args.task in predictor.fit_info["source_tasks"]:
+            if predictor.meta and args.task in predictor.fit_info["source_tasks"]:
                 raise ValueError(f"{args.model} was trained on {args.task}; predicting it would leak the target. "
                                  f"Train one with --holdout {args.task}")
         else:

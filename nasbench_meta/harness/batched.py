@@ -192,11 +192,14 @@ def _lin_sum_bmm(terms: list[tuple[torch.Tensor, torch.Tensor]], b: torch.Tensor
 
     A GPU is launch-bound on these small products (Cora, 3 seeds: kernels kept it busy 18% of
     the time), so one bmm over all seeds beats ``_SeedLinear``'s per-seed calls there, while on
-    a CPU the per-seed calls win (they avoid a layout copy).
+    a CPU the per-seed calls win (they avoid a layout copy). bfloat16 concatenates the terms along
+    the input axis first, so the sum is rounded once, as ``_SeedLinearBf16`` rounds it.
     """
+    if dtype == torch.bfloat16:
+        terms = [(torch.cat([h.to(dtype) for h, _ in terms], 2), torch.cat([w.to(dtype) for _, w in terms], 2))]
     out = None
     for h, w in terms:
-        y = torch.bmm(h.transpose(0, 1).to(dtype), w.transpose(1, 2).to(dtype)).float()   # (S, M, out)
+        y = torch.bmm(h.transpose(0, 1), w.transpose(1, 2)).float()   # (S, M, out)
         out = y if out is None else out + y
     out = out.transpose(0, 1)
     return out if b is None else out + b

@@ -22,7 +22,8 @@ from nasbench_meta.harness.data import check_task_data, load_task
 from nasbench_meta.harness.models import canonical_architecture
 from nasbench_meta.harness.protocol import get_protocol
 from nasbench_meta.harness.runs import RunsStore
-from nasbench_meta.harness.train import SeedRun, train_seeds
+from nasbench_meta.harness.batched import check_precision
+from nasbench_meta.harness.train import SeedRun, check_epochs, train_seeds
 from nasbench_meta.seeds import check_seed_list
 from nasbench_meta.spaces import Architecture
 
@@ -56,6 +57,8 @@ class Job:
         # would train it again.
         object.__setattr__(self, "key", _canonical_key(self.key))
         object.__setattr__(self, "seeds", tuple(check_seed_list(self.seeds, "seeds")))
+        object.__setattr__(self, "epochs", check_epochs(self.epochs))   # here, not in a worker
+        check_precision(self.precision)
 
     @property
     def fidelity(self) -> int:

@@ -109,7 +109,8 @@ def check_seeds(seeds: Sequence[int]) -> list[int]:
     return check_seed_list(seeds, "training seeds")
 
 
-def _check_epochs(epochs: "int | None") -> "int | None":
+def check_epochs(epochs: "int | None") -> "int | None":
+    """A positive whole number of epochs, or None for the protocol's own."""
     if epochs is None:
         return None
     if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, (int, np.integer)):
@@ -192,11 +193,11 @@ def deterministic_kernels(device: torch.device) -> Iterator[None]:
 
 
 @contextmanager
-def own_random_stream(device: torch.device) -> Iterator[None]:
-    """Torch's global random state for the duration only (CPU, and ``device`` on CUDA): training
-    seeds it (``seeded_model``, the naive loop's dropout), and a caller's own stream must come out
-    as it went in."""
-    gpus = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+def own_random_stream() -> Iterator[None]:
+    """Torch's global random state for the duration only: training seeds it (``seeded_model``
+    reseeds the CPU and every CUDA device; the naive loop's dropout draws from it), and a caller's
+    own streams must come out as they went in."""
+    gpus = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=gpus):
         yield
 
@@ -240,12 +241,12 @@ def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: 
     curves are the ones training on would give (see ``SeedRun.diverged_epoch``).
     """
     seeds = check_seeds(seeds)
-    epochs = _check_epochs(epochs)
+    epochs = check_epochs(epochs)
     arch = canonical_architecture(arch)
     check_data(task, data)
     device = check_device(device)
     check_precision(precision)
-    with own_random_stream(device), deterministic_kernels(device):
+    with own_random_stream(), deterministic_kernels(device):
         return _train_batched(arch, task, data, seeds, device, epochs, ctx, stop_diverged,
                               precision)
 
@@ -322,11 +323,11 @@ def train_naive(arch: "Architecture | str | int", task: str, data: Data, seed: i
                 device: "str | torch.device | None" = None, epochs: int | None = None) -> SeedRun:
     """The straightforward PyG loop for one seed (dense features, full forward each pass)."""
     (seed,) = check_seeds([seed])
-    epochs = _check_epochs(epochs)
+    epochs = check_epochs(epochs)
     arch = canonical_architecture(arch)
     check_data(task, data)
     device = check_device(device)
-    with own_random_stream(device), deterministic_kernels(device):
+    with own_random_stream(), deterministic_kernels(device):
         return _train_one(arch, task, data, seed, device, epochs)
 
 

@@ -191,7 +191,7 @@ def _check_predictions_for(predictions: pd.Series, task: str) -> None:
         raise ValueError(f"the predictions are for task {made_for!r} (their attrs['task']), not {task!r}: "
                          f"predict {task} (e.g. predict_task(name, bench, {task!r}, ...)) to validate there")
     sources = (predictions.attrs.get("fit_info") or {}).get("source_tasks") or []
-    if task in sources:
+    if predictions.attrs.get("meta", True) and task in sources:   # single-task ones never read them
         raise ValueError(f"the predictor was fitted on {task} itself (attrs['fit_info']['source_tasks'] = "
                          f"{list(sources)}), so validating it there measures what it memorised: fit it "
                          f"without {task} (fit_for_task / predict_task leave the target out)")

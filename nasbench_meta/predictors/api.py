@@ -41,9 +41,9 @@ def fit_for_task(name: "str | type[Predictor]", bench: Benchmark, task: str, *, 
 def check_not_trained_on(predictor: Predictor, task: str) -> None:
     """Refuse to predict ``task`` with a predictor that learnt from it: its scores would leak the
     target (weighted-rank with cora among its sources ranks cora at Spearman 1.00 from K = 20, 0.27
-    without it)."""
+    without it). Single-task predictors never read their source tasks: nothing to leak."""
     sources = (predictor.fit_info or {}).get("source_tasks", [])
-    if task in sources:
+    if predictor.meta and task in sources:
         raise ValueError(f"{predictor.name} was fitted on {task} (source tasks {sources}); predicting it would "
                          f"leak the target. Fit one without it: fit_for_task({predictor.name!r}, bench, {task!r}, "
                          "seed=..., split=...), or call predictor.predict to score a source task on purpose")
@@ -65,7 +65,7 @@ def predict_with(predictor: Predictor, bench: Benchmark, task: str, *, shots: in
     preds = predictor.predict(keys, support_keys=support, support_scores=scores[bench.rows(support)])
     series = pd.Series(preds, index=pd.Index(keys, name="key"), name=predictor.name)
     series.attrs.update(task=task, shots=int(shots), seed=seed, split=split,
-                        scale=predictor.scale,
+                        scale=predictor.scale, meta=predictor.meta,
                         support_keys=support.tolist(), fit_info=predictor.fit_info, config=predictor.config)
     return series
 

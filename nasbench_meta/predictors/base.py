@@ -30,6 +30,7 @@ from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.plugins import class_spec
 from nasbench_meta.seeds import check_seed
 from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError, get_space
+from nasbench_meta.spaces.base import as_keys
 
 FILE_FORMAT = "nasbench-meta predictor"
 FILE_VERSION = 1
@@ -140,7 +141,7 @@ class Predictor(ABC):
         try:
             scores = np.asarray(scores, dtype=np.float64)
         except (TypeError, ValueError):
-            raise TypeError(f"{where} returned {type(scores).__name__}, not numbers: "
+            raise ValueError(f"{where} returned {type(scores).__name__}, not numbers: "
                             "return one score per row of `rows`") from None
         if scores.shape != (n,):
             raise ValueError(f"{where} returned shape {scores.shape} for {n} rows: return one score per row "
@@ -171,7 +172,7 @@ class Predictor(ABC):
         return rows, support_rows, support_scores
 
     def _rows(self, keys: Any, what: str) -> np.ndarray:
-        keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+        keys = as_keys(keys, what)
         rows = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
         bad = self._keys[rows] != keys
         if bad.any():

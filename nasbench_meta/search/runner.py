@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nasbench_meta.oracle import check_query_budget
 from nasbench_meta.search.api import Method, SearchProblem
 from nasbench_meta.search.registry import make_method
 from nasbench_meta.search.scoring import score_run
@@ -47,8 +48,7 @@ def make_problem(bench: "Benchmark", task: str, budget: int, candidates: np.ndar
 
 def check_budget(bench: "Benchmark", task: str, budget: int, cost_budget: "float | None") -> None:
     """Clear errors for budgets a task cannot honour."""
-    if int(budget) != budget or budget < 1:
-        raise ValueError(f"budget must be a positive number of queries, got {budget}")
+    check_query_budget(budget)   # 5.0 too: the oracle would refuse it only after preparation
     covered = len(bench.task_keys(task))
     if budget > covered:
         raise ValueError(f"budget {budget} exceeds the {covered} architectures {task} covers; lower --budget")
@@ -73,7 +73,8 @@ def run_search(method: "Method | type[Method] | str", bench: "Benchmark", task: 
     ``budget`` distinct architectures were queried, or the simulated cost reached
     ``cost_budget`` (tasks with a cost metric only). Re-queries are free and flagged.
     ``max_stall`` proposals in a row without a new architecture abort the run. ``method`` is an
-    instance, or a Method subclass or built-in name / spec run with its default options.
+    instance, or a Method subclass or built-in name / spec run with its default options (a method
+    that needs ``prepare``, such as "meta", runs through ``run_seeds``).
     """
     start = time.perf_counter()  # wall time covers everything the runner does, scoring included
     method = _instance(method)

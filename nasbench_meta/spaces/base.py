@@ -11,6 +11,25 @@ class UnknownArchitectureError(ValueError):
     """An architecture, string or key that is not part of a search space."""
 
 
+def as_keys(keys: Any, what: str = "keys") -> np.ndarray:
+    """``keys`` as a flat int64 array. Whole numbers only: 30141.9 is no key, and truncating it
+    would silently answer for key 30141. Integer-valued floats, objects and strings pass."""
+    given = np.asarray(keys)
+    if given.dtype.kind in "iu":
+        return given.astype(np.int64).reshape(-1)
+    if given.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    try:
+        values = given.astype(np.float64).reshape(-1) if given.dtype.kind != "b" else None
+    except (TypeError, ValueError):
+        values = None
+    if values is None or not np.all(np.isfinite(values) & (values == np.round(values))):
+        raise UnknownArchitectureError(
+            f"{what} must be integer table keys, got {given.reshape(-1)[:3].tolist()}"
+            f"{' ...' if given.size > 3 else ''} (space.key(...) turns \"links|ops\" strings into keys)")
+    return values.astype(np.int64)
+
+
 class SearchSpace(ABC):
     """A finite space of architectures identified by integer table keys."""
 

@@ -247,6 +247,9 @@ class NasBenchGraphSpace(SearchSpace):
         return arch
 
     def key(self, arch: "Architecture | str | int") -> int:
+        if isinstance(arch, (bool, np.bool_)):   # an int to Python, never an architecture
+            raise UnknownArchitectureError(f"{arch!r} is not an architecture: pass a key, a \"links|ops\" string "
+                                           "or an Architecture")
         if isinstance(arch, Architecture):
             self._check_ops(arch)
             return arch.key
