@@ -1,6 +1,7 @@
 """Per-task training protocol of NAS-Bench-Graph (reference: Qin et al. 2022, Table / code).
 
-Values come from ``/work/shared/reference/nas-bench-graph.md``; ``num_pre``, ``num_pro`` and
+Values come from the benchmark's paper and code (the project's reference notes,
+``shared/reference/nas-bench-graph.md``, beside the repository); ``num_pre``, ``num_pro`` and
 ``dim`` are confirmed by the tables' parameter counts for all nine tasks.
 """
 from __future__ import annotations
