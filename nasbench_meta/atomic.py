@@ -16,6 +16,7 @@ def atomic_file(path: "str | os.PathLike[str]", mode: str = "wb") -> Iterator[IO
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, _mode_for(path))   # mkstemp makes it owner-only; others must read boards too
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -24,6 +25,15 @@ def atomic_file(path: "str | os.PathLike[str]", mode: str = "wb") -> Iterator[IO
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The existing file's permissions, else what a plain ``open`` would give under the umask."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write(path: "str | os.PathLike[str]", data: bytes) -> None:

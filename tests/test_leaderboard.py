@@ -388,3 +388,12 @@ def test_every_entry_checked_in_still_verifies(bench):
         pytest.skip("needs a source checkout (its leaderboards/ folder)")
     report = actions.check_all(boards, bench=bench)
     assert len(report) >= 11 and not {entry: problems for entry, problems in report.items() if problems}
+
+
+def test_a_renamed_mix_of_methods_is_rejected(board, bench, rs2_results, re_results):
+    # each task's results from another method, all renamed alike: the specs still tell them apart
+    mixed = copy.deepcopy([r if i % 2 else e for i, (r, e) in enumerate(zip(rs2_results, re_results))])
+    for res in mixed:
+        res["method"]["name"] = "mine"
+    verdict = actions.validate(_submission(mixed, name="Mine"), boards_dir=board, bench=bench)
+    assert not verdict.accepted and "mixed-methods" in {p.code for p in verdict.problems}, verdict.problems

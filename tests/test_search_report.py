@@ -82,3 +82,18 @@ def test_report_rejects_budgets_beyond_the_runs_and_mixed_benchmarks(tmp_path) -
     results[0]["benchmark"], results[1]["benchmark"] = {"name": "nas-bench-graph"}, {"name": "other-bench"}
     with pytest.raises(ValueError, match="several benchmarks \\(nas-bench-graph, other-bench\\)"):
         make_report(results, tmp_path, budgets=[2])
+
+
+def test_a_regret_of_zero_is_drawn(tmp_path, monkeypatch) -> None:
+    # a method that finds the table's best has regret 0 from then on: a log axis drew no line for it
+    from nasbench_meta.search import report
+
+    seen = {}
+    monkeypatch.setattr(report, "_save", lambda fig, stem: seen.update(ax=fig.axes[0]) or [])
+    runs = lambda *curves: {"metric": "accuracy", "runs": [{"scores": {"regret_test": list(c)}} for c in curves]}
+    report.plot_task("cora", {"oracle": runs([0.0, 0.0, 0.0]), "rs": runs([0.05, 0.02, 0.01], [0.04, 0.03, 0.02])},
+                     "regret_test", tmp_path / "cora")
+    ax = seen["ax"]
+    low, high = ax.get_ylim()
+    assert ax.get_yscale() == "symlog" and low <= 0.0 < 0.05 <= high
+    assert any(np.array_equal(line.get_ydata(), [0.0, 0.0, 0.0]) for line in ax.get_lines())

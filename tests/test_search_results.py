@@ -127,3 +127,16 @@ def test_load_names_the_file_and_first_malformed_field(bench: Benchmark, clean: 
         load(path)
     problems = verify(doc, bench)  # documents handed over without load (leaderboards) are checked too
     assert len(problems) == 1 and re.search(field, problems[0])
+
+
+@pytest.mark.parametrize("where", ["revealed", "reference", "score"])
+def test_verify_catches_nan_values(bench: Benchmark, clean: dict, where: str) -> None:
+    # NaN compares false with everything, so "differs by more than the tolerance" never fired
+    bad = copy.deepcopy(clean)
+    if where == "revealed":
+        bad["runs"][0]["trajectory"]["valid"][0] = float("nan")
+    elif where == "reference":
+        bad["reference"]["best_test"] = float("nan")
+    else:
+        bad["runs"][0]["scores"]["test"] = float("nan")
+    assert verify(bad, bench), where

@@ -143,8 +143,10 @@ def _verify_nas(results: list[dict[str, Any]], bench: "Benchmark") -> tuple[list
         problems.append(Problem("missing-task", f"no results for {', '.join(missing)}; the NAS board needs all of "
                                 f"{', '.join(required_tasks(bench))}"))
     names = sorted({str(r.get("method", {}).get("name")) for r in by_task.values()})
-    if len(names) > 1:
-        problems.append(Problem("mixed-methods", f"results come from different methods {names}; submit one method"))
+    classes = sorted({_method_class(r) for r in by_task.values()})   # a renamed mix keeps its specs
+    if len(names) > 1 or len(classes) > 1:
+        found = names if len(names) > 1 else classes
+        problems.append(Problem("mixed-methods", f"results come from different methods {found}; submit one method"))
     if problems:
         return problems, None
     return [], _nas_summary(by_task, bench)
@@ -235,7 +237,7 @@ def _predictor_board_rules(payload: dict[str, Any], bench: "Benchmark") -> list[
     missing = [t for t in required if t not in payload.get("holdouts", [])]
     if missing:
         problems.append(Problem("missing-task", f"no held-out evaluation of {', '.join(missing)}; the predictor board "
-                                f"needs every one of {', '.join(required)} held out (--holdouts all)"))
+                                f"needs every one of {', '.join(required)} held out (--holdout all)"))
     shots = [k for k in PREDICTOR_SHOTS if k not in payload.get("shots", [])]
     if shots:
         problems.append(Problem("missing-shots", f"no runs at K = {', '.join(map(str, shots))}; the board reports K = "
@@ -282,3 +284,10 @@ def _predictor_summary(payload: dict[str, Any], bench: "Benchmark") -> dict[str,
     return {"required_tasks": list(required), "split": PREDICTOR_SPLIT, "shots": list(PREDICTOR_SHOTS),
             "seeds": seeds, "seeds_per_holdout": {t: len(seeds) for t in holdouts},
             "protocol": payload.get("protocol", {}), "holdouts": holdouts}
+
+
+def _method_class(results: dict) -> str:
+    """Which method ran: a built-in's name or the class of a spec (``file.py:Class``,
+    ``pkg.module:Class``), so the same class run from another directory still matches."""
+    spec = str(results.get("method", {}).get("spec", ""))
+    return spec.rsplit(":", 1)[-1]

@@ -128,16 +128,22 @@ def plot_task(task: str, methods: dict[str, dict[str, Any]], kind: str, stem: Pa
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
+    positive = []
     for label, res in sorted(methods.items()):
         values = curves(res, kind)
         mean, se = mean_se(values)
         x = np.arange(1, len(mean) + 1)
         ax.plot(x, mean, label=f"{label} ({len(values)} seeds)")
         ax.fill_between(x, mean - se, mean + se, alpha=0.25)
+        positive.append(mean[mean > 0])
     metric = next(iter(methods.values())).get("metric") or "score"
     split = "test" if kind == "regret_test" else "validation"
+    # symlog, not log: a method that finds the best architecture reaches regret 0, which a log
+    # axis would not draw at all; linear below the smallest positive mean regret
+    smallest = np.concatenate(positive).min(initial=np.inf)
+    ax.set_yscale("symlog", linthresh=float(smallest) if np.isfinite(smallest) else 1e-3)
     ax.set(xlabel="queries (distinct architectures)", ylabel=f"{split} regret ({metric})",
-           title=f"{task}: {split} regret of the best-validation architecture", yscale="log")
+           title=f"{task}: {split} regret of the best-validation architecture")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     return _save(fig, stem)

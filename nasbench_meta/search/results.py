@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import platform
 from pathlib import Path
@@ -218,7 +219,7 @@ def verify(results: dict[str, Any], bench: "Benchmark") -> list[str]:
     valid = np.asarray(bench.scores(task, split="valid", seeds=SEEDS))
     ref = reference(bench, task)
     for key in ("best_valid", "best_test"):
-        if abs(results["reference"].get(key, np.nan) - ref[key]) > TOLERANCE:
+        if not _close(results["reference"].get(key), ref[key]):
             problems.append(f"reference {key} is {results['reference'].get(key)}, the table says {ref[key]}")
     cost_metric = results["budget"].get("cost_metric")
     cost = np.asarray(bench.metric(task, cost_metric)) if cost_metric else None
@@ -262,6 +263,13 @@ def _check_header(results: dict[str, Any], bench: "Benchmark") -> list[str]:
     return problems
 
 
+def _close(got: Any, truth: float) -> bool:
+    """``got`` is a number within TOLERANCE of ``truth`` (NaN compares false both ways, so it is
+    refused here instead of slipping through a ``> TOLERANCE`` test)."""
+    return (isinstance(got, (int, float)) and not isinstance(got, bool) and math.isfinite(got)
+            and abs(got - truth) <= TOLERANCE)
+
+
 def _check_run(run: dict[str, Any], bench: "Benchmark", task: str, budget: int,
                valid: np.ndarray, ref: dict[str, Any]) -> list[str]:
     seed = run.get("seed")
@@ -276,7 +284,7 @@ def _check_run(run: dict[str, Any], bench: "Benchmark", task: str, budget: int,
             problems.append(f"{where}: query {i} key {key!r} is not an architecture of {task}")
             continue
         truth = float(valid[bench.row(key)])
-        if not isinstance(value, (int, float)) or abs(value - truth) > TOLERANCE:
+        if not _close(value, truth):
             problems.append(f"{where}: query {i} (key {key}) reveals {value!r}, the table's validation score is {truth!r}")
         if bool(flag) != (key in seen):
             problems.append(f"{where}: query {i} (key {key}) has repeated={flag}, should be {key in seen}")
@@ -294,7 +302,7 @@ def _check_run(run: dict[str, Any], bench: "Benchmark", task: str, budget: int,
         if isinstance(value, list):
             ok = isinstance(got, list) and len(got) == len(value) and np.allclose(got, value, atol=TOLERANCE, rtol=0)
         elif isinstance(value, float):
-            ok = isinstance(got, (int, float)) and abs(got - value) <= TOLERANCE
+            ok = _close(got, value)
         else:
             ok = got == value
         if not ok:
