@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from nasbench_meta.cli.main import main
-from nasbench_meta.leaderboard import actions
+from nasbench_meta.leaderboard import actions, render
 from nasbench_meta.leaderboard.schema import (
     Problem, SubmissionRejected, collapse, load_submission, make_submission, recorded_config,
 )
@@ -397,3 +397,21 @@ def test_a_renamed_mix_of_methods_is_rejected(board, bench, rs2_results, re_resu
         res["method"]["name"] = "mine"
     verdict = actions.validate(_submission(mixed, name="Mine"), boards_dir=board, bench=bench)
     assert not verdict.accepted and "mixed-methods" in {p.code for p in verdict.problems}, verdict.problems
+
+
+def test_a_board_shows_per_task_configurations_compactly():
+    # meta's configuration differs per target (its source tasks): the cell names what varies
+    per_task = [{"predictor": "weighted-rank", "source_tasks": sources, "predictor_file": f"{t}.npz"}
+                for t, sources in (("cora", ["citeseer"]), ("citeseer", ["cora"]))]
+    shown = render.shown_config({"per_results_file": per_task})
+    assert shown == {"predictor": "weighted-rank", "varies per results file": ["predictor_file", "source_tasks"]}
+    assert render.shown_config({"predictor": "x"}) == {"predictor": "x"}
+
+
+def test_checked_in_boards_name_no_machines_directories():
+    boards = checkout_boards_dir()
+    if boards is None:
+        pytest.skip("needs a source checkout (its leaderboards/ folder)")
+    for page in [*boards.glob("*/*/README.md"), *boards.glob("*/*/index.html")]:
+        text = page.read_text(encoding="utf-8")
+        assert "/tmp/" not in text and "/home/" not in text, page

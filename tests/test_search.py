@@ -277,6 +277,16 @@ def test_meta_warm_start_never_trains_on_the_target_and_caches(bench: Benchmark,
     assert trajectories(again) == trajectories(results)
     a, b = trajectories(results)
     assert a["keys"] != b["keys"]  # the run's generator picks among the predictor's top architectures
+    assert used["predictor_file"] == cached[0].name  # no machine's directories in the results
+
+
+def test_meta_results_resume_from_another_machines_cache(bench: Benchmark, tmp_path) -> None:
+    config, out = {"predictor": "mean-rank"}, tmp_path / "meta-cora.json"
+    first = run_seeds(bench, "cora", "meta", seeds=[0], budget=10, config=config, out=out,
+                      cache_dir=tmp_path / "home-a", progress=False)
+    both = run_seeds(bench, "cora", "meta", seeds=[0, 1], budget=10, config=config, out=out,
+                     cache_dir=tmp_path / "home-b", progress=False)
+    assert both["seeds"] == [0, 1] and both["runs"][0] == first["runs"][0]
     with pytest.raises(ValueError, match="target task"):
         run_seeds(bench, "cora", "meta", seeds=1, budget=5, progress=False, cache_dir=tmp_path,
                   config={"predictor": "mean-rank", "source_tasks": ["cora", "citeseer"]})

@@ -47,7 +47,21 @@ def _pm(s: Stat, digits: int = 4) -> str:
 
 
 def _config(entry: Entry) -> str:
-    return json.dumps(entry.method["config"], sort_keys=True, separators=(", ", ": "))
+    return json.dumps(shown_config(entry.method["config"]), sort_keys=True, separators=(", ", ": "))
+
+
+def shown_config(config: dict[str, Any]) -> dict[str, Any]:
+    """What a board cell shows of a configuration: per-results-file configurations (e.g. each
+    target's own source tasks) collapse to the options they share plus the names of those that
+    vary; the entry file keeps them all."""
+    per_file = config.get("per_results_file")
+    if not (isinstance(per_file, list) and per_file and all(isinstance(c, dict) for c in per_file)):
+        return config
+    keys = sorted(set().union(*per_file))
+    dumped = [{k: json.dumps(c.get(k), sort_keys=True) for k in keys} for c in per_file]
+    varying = [k for k in keys if len({d[k] for d in dumped}) > 1 or any(k not in c for c in per_file)]
+    shared = {k: per_file[0][k] for k in keys if k not in varying}
+    return {**shared, "varies per results file": varying}
 
 
 # -- a board as tables ----------------------------------------------------------------------

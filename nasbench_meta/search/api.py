@@ -20,6 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 
 import numpy as np
@@ -107,6 +108,9 @@ class Method(ABC):
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     defaults: ClassVar[dict[str, Any]] = {}
+    # options naming files on this machine: results record their file name only, so a results
+    # file says nothing about one machine's directories and resumes from another home
+    local_files: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **config: Any) -> None:
         unknown = sorted(set(config) - set(self.defaults))
@@ -164,5 +168,7 @@ class Method(ABC):
         return {}
 
     def metadata(self, spec: str) -> dict[str, Any]:
+        config = {key: Path(value).name if key in self.local_files and value else value
+                  for key, value in self.config.items()}
         return {"name": self.name or type(self).__name__, "version": str(self.version),
-                "spec": spec, "config": dict(self.config)}
+                "spec": spec, "config": config}

@@ -40,6 +40,7 @@ class MetaWarmStart(Method):
     defaults = {"predictor": "weighted-rank", "predictor_config": {}, "predictor_seed": 0,
                 "source_tasks": None, "predictor_file": None, "initial": 5, "initial_pool": 20,
                 "batch": 5, "pool_size": 2000, "num_parents": 3}
+    local_files = ("predictor_file",)  # recorded by name: it holds the fit's identity digest
 
     @classmethod
     def prepare(cls, bench: "Benchmark", task: str, config: dict[str, Any], *, cache_dir: Any) -> dict[str, Any]:
