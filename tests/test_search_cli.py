@@ -102,20 +102,63 @@ def _malformed(tmp_path: Path, results: Path) -> Path:
     return bad
 
 
-def test_verify_and_rescore_reject_malformed_files_in_one_line(bench_root: Path, tmp_path: Path, capsys) -> None:
+def test_rescore_rejects_malformed_files_in_one_line(bench_root: Path, tmp_path: Path, capsys) -> None:
     good = tmp_path / "good.json"
     assert main(["search", "run", "--method", "rs", "--task", "cora", "--budget", "5", "--seeds", "2",
                  "--out", str(good), "--root", str(bench_root)]) == 0
-    bad, binary = _malformed(tmp_path, good), tmp_path / "binary.json"
-    binary.write_bytes(bytes(range(128, 256)))
+    bad = _malformed(tmp_path, good)
     capsys.readouterr()
-    for argv in (["verify", str(good), str(bad)], ["rescore", str(bad), "--out", str(tmp_path / "new.json")]):
-        assert main(["search", *argv, "--root", str(bench_root)]) == 2
-        err = capsys.readouterr().err
-        assert f"{bad}: runs[1].trajectory must be an object" in err and len(err.strip().splitlines()) == 1
-    assert main(["search", "verify", str(binary), "--root", str(bench_root)]) == 2
-    assert f"{binary} is not a text file" in capsys.readouterr().err
+    assert main(["search", "rescore", str(bad), "--out", str(tmp_path / "new.json"), "--root", str(bench_root)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: runs[1].trajectory must be an object" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "new.json").exists()
+
+
+def test_verify_checks_every_file_and_reports_unreadable_ones(bench_root: Path, tmp_path: Path, capsys) -> None:
+    good = tmp_path / "good.json"
+    assert main(["search", "run", "--method", "rs", "--task", "cora", "--budget", "5", "--seeds", "2",
+                 "--out", str(good), "--root", str(bench_root)]) == 0
+    bad, binary, missing, string_version = (_malformed(tmp_path, good), tmp_path / "binary.json",
+                                            tmp_path / "missing.json", tmp_path / "version.json")
+    binary.write_bytes(bytes(range(128, 256)))
+    string_version.write_text(json.dumps({**json.loads(good.read_text()), "schema_version": "1"}))
+    capsys.readouterr()
+    files = [binary, good, bad, missing, string_version]
+    assert main(["search", "verify", *map(str, files), "--root", str(bench_root)]) == 1
+    out = capsys.readouterr().out
+    assert f"{good}: OK" in out and out.count("cannot be read") == 4
+    for message in (f"{binary} is not a text file", f"{bad}: runs[1].trajectory must be an object",
+                    f"no results file at {missing}",
+                    f"{string_version}: schema_version is '1'; it must be the integer 1"):
+        assert message in out
+    assert main(["search", "verify", str(good), str(bad), "--json", "--root", str(bench_root)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report[str(good)] == [] and report[str(bad)][0].startswith(f"{bad}: runs[1].trajectory")
+
+
+def test_rescore_of_results_the_table_contradicts_names_the_cli_command(bench_root: Path, tmp_path: Path,
+                                                                         capsys) -> None:
+    results = tmp_path / "rs.json"
+    assert main(["search", "run", "--method", "rs", "--task", "cora", "--budget", "5", "--seeds", "1",
+                 "--out", str(results), "--root", str(bench_root)]) == 0
+    doc = json.loads(results.read_text())
+    doc["runs"][0]["trajectory"]["keys"][0] = 99999999
+    results.write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert main(["search", "rescore", str(results), "--out", str(tmp_path / "new.json"),
+                 "--root", str(bench_root)]) == 2
+    err = capsys.readouterr().err
+    assert f"`nasbench-meta search verify {results}` lists every problem" in err and "verify()" not in err
+    assert not (tmp_path / "new.json").exists()
+
+
+def test_report_defaults_to_budgets_the_results_reach(bench_root: Path, tmp_path: Path) -> None:
+    results = tmp_path / "rs-cora.json"
+    assert main(["search", "run", "--method", "rs", "--task", "cora", "--budget", "10", "--seeds", "2",
+                 "--out", str(results), "--root", str(bench_root)]) == 0
+    assert main(["search", "report", str(results), "--out-dir", str(tmp_path / "report")]) == 0
+    assert "### After 10 queries" in (tmp_path / "report" / "summary.md").read_text()
+    assert main(["search", "report", str(results), "--out-dir", str(tmp_path / "again"), "--budgets", "20"]) == 2
 
 
 def test_rescore_refuses_to_overwrite_unless_forced(bench_root: Path, tmp_path: Path, capsys) -> None:

@@ -1,10 +1,15 @@
 """Report numbers: standard errors, average ranks and the significance of rank differences."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from nasbench_meta.search.report import average_ranks, critical_difference, make_report, mean_se, summary
+from nasbench_meta.search import run_seeds, save
+from nasbench_meta.search.report import (
+    average_ranks, collect, critical_difference, default_budgets, make_report, mean_se, summary,
+)
 from nasbench_meta.significance import nemenyi_critical_difference, rank_test
 
 
@@ -97,3 +102,53 @@ def test_a_regret_of_zero_is_drawn(tmp_path, monkeypatch) -> None:
     low, high = ax.get_ylim()
     assert ax.get_yscale() == "symlog" and low <= 0.0 < 0.05 <= high
     assert any(np.array_equal(line.get_ydata(), [0.0, 0.0, 0.0]) for line in ax.get_lines())
+
+
+@pytest.fixture(scope="module")
+def short(bench) -> dict:
+    """Results of budget 10: short of both default report budgets (20, 100)."""
+    return run_seeds(bench, "cora", "rs", seeds=2, budget=10, progress=False)
+
+
+def test_the_same_results_twice_are_a_duplicate_not_a_second_method(short: dict, tmp_path) -> None:
+    a, b = save(short, tmp_path / "a.json"), save(short, tmp_path / "b.json")
+    with pytest.raises(ValueError, match=re.escape(f"{a} and {a} both hold seed(s) [0, 1] of rs with the same "
+                                                   "configuration on cora")):
+        collect([a, a])
+    with pytest.raises(ValueError, match=re.escape(f"{a} and {b} both hold seed(s) [0, 1]")):
+        collect([a, b])
+    with pytest.raises(ValueError, match=re.escape("results document 1 and results document 2 both hold seed(s)")):
+        collect([short, short])
+    other = {**short, "method": {**short["method"], "config": {"other": 1}}}
+    assert sorted(collect([short, other])["cora"])[0] == "rs"            # another configuration: kept apart
+    assert sorted(collect([short, other])["cora"])[1].startswith("rs#")
+
+
+def test_seeds_split_across_files_are_one_method(bench, short: dict) -> None:
+    more = run_seeds(bench, "cora", "rs", seeds=[2, 3], budget=10, progress=False)
+    merged = collect([short, more])["cora"]
+    assert list(merged) == ["rs"] and merged["rs"]["seeds"] == [0, 1, 2, 3] and len(merged["rs"]["runs"]) == 4
+    assert short["seeds"] == [0, 1] and len(short["runs"]) == 2          # the inputs are left alone
+    longer = run_seeds(bench, "cora", "rs", seeds=[2], budget=12, progress=False)
+    with pytest.raises(ValueError, match="under different budgets"):
+        collect([short, longer])
+
+
+def test_default_budgets_adapt_to_the_results(short: dict, tmp_path) -> None:
+    assert default_budgets({"a": {"x": fake("x", "a", [[1.0] * 150])}}) == [20, 100, 150]
+    assert default_budgets({"a": {"x": fake("x", "a", [[1.0] * 30])}}) == [20, 30]
+    make_report([short], tmp_path)                                   # (20, 100) refused budget-10 results
+    assert "### After 10 queries" in (tmp_path / "summary.md").read_text()
+    with pytest.raises(ValueError, match="--budgets 20 outside"):   # asked for: still refused
+        make_report([short], tmp_path, budgets=[20])
+
+
+def test_make_report_takes_folders_as_the_cli_does(short: dict, tmp_path) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="results is a folder without .json results files"):
+        make_report([folder], tmp_path / "report")
+    save(short, folder / "rs-cora.json")
+    (folder / "notes.txt").write_text("not results")
+    written = make_report([folder], tmp_path / "report")
+    assert tmp_path / "report" / "cora-regret_test.png" in written["task_plots"]

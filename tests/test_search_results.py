@@ -113,6 +113,11 @@ MALFORMED = {  # change -> the field the error must name
     "queries is missing": (lambda d: d["budget"].pop("queries"), r"missing field 'budget\.queries'"),
     "scores are a list": (lambda d: d["runs"][1].__setitem__("scores", []), r"runs\[1\]\.scores must be"),
     "lengths differ": (lambda d: d["runs"][0]["trajectory"]["valid"].pop(), r"runs\[0\]\.trajectory .*differ"),
+    # score_run writes budget.queries values; another length crashed the report inside numpy
+    "a regret curve is short": (lambda d: d["runs"][0]["scores"]["regret_test"].pop(),
+                                r"runs\[0\]\.scores\.regret_test has 29 entries, short of budget\.queries = 30"),
+    "a regret curve is long": (lambda d: d["runs"][1]["scores"]["regret_valid"].append(0.0),
+                               r"runs\[1\]\.scores\.regret_valid has 31 entries, over budget\.queries = 30"),
 }
 
 
@@ -140,3 +145,49 @@ def test_verify_catches_nan_values(bench: Benchmark, clean: dict, where: str) ->
     else:
         bad["runs"][0]["scores"]["test"] = float("nan")
     assert verify(bad, bench), where
+
+
+def test_schema_version_must_be_the_integer(bench: Benchmark, clean: dict, tmp_path) -> None:
+    doc = copy.deepcopy(clean)
+    doc["schema_version"] = "1"  # read as "has schema_version 1; this nasbench-meta reads version 1"
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(doc))
+    message = "schema_version is '1'; it must be the integer 1"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load(path)
+    assert len(verify(doc, bench)) == 1 and message in verify(doc, bench)[0]
+
+
+def test_an_unknown_cost_metric_is_reported_not_raised(bench: Benchmark, clean: dict) -> None:
+    doc = copy.deepcopy(clean)
+    doc["budget"]["cost_metric"] = "nope"
+    assert verify(doc, bench) == ["budget.cost_metric 'nope' is not a metric of cora in nas-bench-graph"]
+    with pytest.raises(ValueError, match="cannot rescore these results: budget.cost_metric 'nope'"):
+        rescore(doc, bench)
+
+
+def test_rescore_says_when_there_is_nothing_to_rescore(bench: Benchmark, clean: dict) -> None:
+    empty = {**copy.deepcopy(clean), "runs": [], "seeds": []}
+    with pytest.raises(ValueError, match="no runs: nothing to rescore"):
+        rescore(empty, bench)
+    outside = _tampered(clean, lambda d, t: t["keys"].__setitem__(0, 99999999))
+    with pytest.raises(ValueError, match="do not match the table; verify them") as error:
+        rescore(outside, bench)
+    assert "verify()" not in str(error.value)  # fits a CLI user as well as the Python API
+
+
+def test_verify_catches_one_run_copied_under_other_seeds(bench: Benchmark, clean: dict) -> None:
+    faked = copy.deepcopy(clean)
+    faked["runs"] = [{**copy.deepcopy(clean["runs"][0]), "seed": seed} for seed in (0, 1, 2)]
+    faked["seeds"] = [0, 1, 2]
+    assert verify(faked, bench) == [
+        "seeds 1 and 0 have identical trajectories; each seed must be an independent run",
+        "seeds 2 and 0 have identical trajectories; each seed must be an independent run"]
+
+
+def test_short_runs_may_repeat_across_seeds(bench: Benchmark, tmp_path) -> None:
+    # meta draws its first query from the predictor's top 20: 20 one-query seeds repeat by chance
+    results = run_seeds(bench, "cora", "meta", seeds=20, budget=1, config={"predictor": "mean-rank"},
+                        cache_dir=tmp_path, progress=False)
+    assert len({tuple(r["trajectory"]["keys"]) for r in results["runs"]}) < 20
+    assert verify(results, bench) == []

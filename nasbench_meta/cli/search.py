@@ -52,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                            "diagrams and a markdown table")
     report.add_argument("files", nargs="+", help="results files (or folders holding them)")
     report.add_argument("--out-dir", required=True)
-    report.add_argument("--budgets", default="20,100", help="budgets shown in the tables (default: %(default)s)")
+    report.add_argument("--budgets", default=None,
+                        help="comma-separated budgets shown in the tables (default: 20 and 100 where the "
+                             "results reach them, and the longest budget they reach)")
     report.set_defaults(func=_report)
 
 
@@ -151,26 +153,36 @@ def _print_summary(documents: list, as_json: bool) -> None:
               f"{r['test_score_mean']:>10.4f}")
 
 
-def _verify(args: argparse.Namespace) -> int:
+def _verify_file(file: str, root: "str | None") -> tuple[list[str], bool]:
+    """(problems, whether the file could be read and checked) of one results file."""
     from nasbench_meta.search import load, verify
 
-    report, failed = {}, False
-    documents = {file: load(file) for file in args.files}  # every file is readable before any check
-    for file, res in documents.items():
-        with open_benchmark(res["benchmark"]["name"], args.root) as bench:
-            problems = verify(res, bench)
-        report[file] = problems
-        failed |= bool(problems)
+    try:
+        res = load(file)
+        bench = open_benchmark(res["benchmark"]["name"], root)
+    except (ValueError, OSError, LookupError) as exc:  # this file only: the others are still checked
+        return [str(exc)], False
+    with bench:
+        return verify(res, bench), True
+
+
+def _verify(args: argparse.Namespace) -> int:
+    report, unreadable = {}, set()
+    for file in args.files:
+        report[file], readable = _verify_file(file, args.root)
+        if not readable:
+            unreadable.add(file)
     if args.json:
         print_json(report)
     else:
         for file, problems in report.items():
-            print(f"{file}: {'OK' if not problems else f'{len(problems)} problem(s)'}")
+            status = "cannot be read" if file in unreadable else f"{len(problems)} problem(s)"
+            print(f"{file}: {status if problems else 'OK'}")
             for p in problems[:50]:
                 print(f"  - {p}")
             if len(problems) > 50:
                 print(f"  ... and {len(problems) - 50} more")
-    return 1 if failed else 0
+    return 1 if any(report.values()) else 0
 
 
 def _rescore(args: argparse.Namespace) -> int:
@@ -180,12 +192,16 @@ def _rescore(args: argparse.Namespace) -> int:
     if Path(args.out).exists() and not args.force:
         raise ValueError(f"{args.out} already exists; pass --force to overwrite it, or choose another --out")
     res = load(args.file)
+    listing = f"nothing written (`nasbench-meta search verify {args.file}` lists every problem)"
     with open_benchmark(res["benchmark"]["name"], args.root) as bench:
-        rescored = rescore(res, bench)
+        try:
+            rescored = rescore(res, bench)
+        except ValueError as exc:
+            raise ValueError(f"{args.file}: {exc}; {listing}") from None
         problems = verify(rescored, bench)  # what new scores cannot fix: trajectories the table contradicts
         if problems:
             raise ValueError(f"{args.file} has {len(problems)} problem(s) that rescoring cannot fix, e.g. "
-                             f"{problems[0]}; nothing written (`search verify {args.file}` lists them all)")
+                             f"{problems[0]}; {listing}")
         save(rescored, args.out)
     print(f"wrote {args.out}")
     return 0
@@ -194,15 +210,11 @@ def _rescore(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from nasbench_meta.search.report import make_report
 
-    files = []
-    for item in args.files:
-        path = Path(item)
-        files += sorted(path.glob("*.json")) if path.is_dir() else [path]
     try:
-        budgets = [int(b) for b in args.budgets.split(",") if b.strip()]
+        budgets = None if args.budgets is None else [int(b) for b in args.budgets.split(",") if b.strip()]
     except ValueError:
         raise ValueError(f"--budgets must be comma-separated integers, got {args.budgets!r}") from None
-    written = make_report(files, args.out_dir, budgets=budgets)
+    written = make_report(args.files, args.out_dir, budgets=budgets)  # folders are expanded there
     for kind, paths in written.items():
         for p in paths:
             print(f"wrote {p}")

@@ -24,22 +24,57 @@ from nasbench_meta.search import results as results_io
 from nasbench_meta.significance import RankTest, critical_difference_size, draw_critical_difference, rank_test
 
 KINDS = ("regret_test", "regret_valid")
+DEFAULT_BUDGETS = (20, 100)
 
 
 def _label(results: dict[str, Any]) -> str:
     return results["method"]["name"]
 
 
+def _config_digest(results: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(results["method"]["config"], sort_keys=True).encode()).hexdigest()[:6]
+
+
+def _results_files(path: "str | os.PathLike[str]") -> list[Path]:
+    """A results file, or a folder's *.json results files (sorted)."""
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    files = sorted(path.glob("*.json"))
+    if not files:
+        raise ValueError(f"{path} is a folder without .json results files")
+    return files
+
+
+def _documents(items: Sequence["dict | str | os.PathLike[str]"]) -> list[tuple[str, dict[str, Any]]]:
+    """(where it came from, document) for each item, folders expanded to their results files."""
+    found = []
+    for i, item in enumerate(items, 1):
+        if isinstance(item, dict):
+            found.append((f"results document {i}", item))
+        else:
+            found += [(str(path), results_io.load(path)) for path in _results_files(item)]
+    return found
+
+
 def collect(items: Sequence["dict | str | os.PathLike[str]"]) -> dict[str, dict[str, dict[str, Any]]]:
-    """task -> method label -> results; files may be given as paths or loaded documents."""
+    """task -> method label -> results; items are loaded documents, results files or folders of them.
+
+    The same method name with another configuration is labelled ``name#digest``. The same method,
+    configuration, task and budget in several inputs are one method's seeds split across files:
+    they are merged, and a seed given twice is a ValueError (it would be counted twice).
+    """
     table: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    for item in items:
-        res = item if isinstance(item, dict) else results_io.load(item)
-        label = _label(res)
-        if label in table[res["task"]]:  # same method name, other configuration: keep both apart
-            digest = hashlib.sha1(json.dumps(res["method"]["config"], sort_keys=True).encode()).hexdigest()[:6]
-            label = f"{label}#{digest}"
-        table[res["task"]][label] = res
+    sources: dict[tuple[str, str, str], tuple[str, str]] = {}  # (task, method, config) -> (input, label)
+    for source, res in _documents(items):
+        task, label, digest = res["task"], _label(res), _config_digest(res)
+        if (task, label, digest) in sources:
+            first, shown = sources[task, label, digest]
+            table[task][shown] = _merged(table[task][shown], res, first, source)
+            continue
+        shown = label if label not in table[task] else f"{label}#{digest}"
+        sources[task, label, digest] = (source, shown)
+        table[task][shown] = res
     if not table:
         raise ValueError("no results given")
     benchmarks = {res.get("benchmark", {}).get("name") for methods in table.values() for res in methods.values()}
@@ -50,12 +85,40 @@ def collect(items: Sequence["dict | str | os.PathLike[str]"]) -> dict[str, dict[
     return dict(table)
 
 
-def check_budgets(table: dict, budgets: Sequence[int]) -> None:
-    """Clear errors for table budgets no results file reaches (they would silently show nothing)."""
+def _merged(kept: dict[str, Any], more: dict[str, Any], first: str, source: str) -> dict[str, Any]:
+    """One method's seeds from two inputs as one document (the inputs are left as they are)."""
+    what = f"{_label(more)} with the same configuration on {more['task']}"
+    if kept["budget"] != more["budget"]:
+        raise ValueError(f"{first} and {source} both hold {what} under different budgets "
+                         f"({kept['budget']['queries']} and {more['budget']['queries']} queries); report them apart")
+    repeated = sorted(set(kept["seeds"]) & set(more["seeds"]))
+    if repeated:
+        raise ValueError(f"{first} and {source} both hold seed(s) {repeated} of {what}; give each seed once "
+                         "(the same file twice?)")
+    merged = {**kept, "runs": list(kept["runs"])}
+    for run in more["runs"]:
+        results_io.add_run(merged, run)
+    return merged
+
+
+def longest_budget(table: dict) -> int:
+    """The most queries any results document's curves reach."""
     longest = max((len(res["runs"][0]["scores"]["regret_test"]) for methods in table.values()
                    for res in methods.values() if res["runs"]), default=0)
     if not longest:
         raise ValueError("the results hold no runs to report")
+    return longest
+
+
+def default_budgets(table: dict) -> list[int]:
+    """DEFAULT_BUDGETS the results reach, and the longest budget reached."""
+    longest = longest_budget(table)
+    return sorted({b for b in DEFAULT_BUDGETS if b <= longest} | {longest})
+
+
+def check_budgets(table: dict, budgets: Sequence[int]) -> None:
+    """Clear errors for table budgets no results file reaches (they would silently show nothing)."""
+    longest = longest_budget(table)
     bad = [b for b in budgets if not 1 <= b <= longest]
     if bad:
         raise ValueError(f"--budgets {', '.join(map(str, bad))} outside what the results reach (1 to {longest} "
@@ -291,9 +354,15 @@ def _rank_tests(table: dict, budgets: Sequence[int], kind: str) -> list[tuple[in
 
 
 def make_report(items: Sequence["dict | str | os.PathLike[str]"], out_dir: "str | os.PathLike[str]",
-                budgets: Sequence[int] = (20, 100)) -> dict[str, list[Path]]:
-    """Write every plot and the markdown summary into ``out_dir``; returns the paths by kind."""
+                budgets: "Sequence[int] | None" = None) -> dict[str, list[Path]]:
+    """Write every plot and the markdown summary into ``out_dir``; returns the paths by kind.
+
+    ``items``: documents, results files or folders of them; ``budgets`` default to
+    ``default_budgets``.
+    """
     table = collect(items)
+    if budgets is None:
+        budgets = default_budgets(table)
     check_budgets(table, budgets)
     out_dir = Path(out_dir)
     written: dict[str, list[Path]] = {"task_plots": [], "rank_plots": [], "cd_plots": [], "tables": []}

@@ -84,14 +84,24 @@ def load(path: "str | os.PathLike[str]") -> dict[str, Any]:
         raise ValueError(f"{path} is not valid JSON ({exc}); is it a search results file?") from None
     if not isinstance(results, dict) or results.get("format") != FORMAT:
         raise ValueError(f"{path} is not a nasbench-meta search results file")
-    if results.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"{path} has schema_version {results.get('schema_version')}; this nasbench-meta "
-                         f"reads version {SCHEMA_VERSION}")
+    problem = schema_problem(results)
+    if problem:
+        raise ValueError(f"{path}: {problem}")
     problem = structure_problem(results)
     if problem:
         raise ValueError(f"{path}: {problem}; it is not an intact search results file (`nasbench-meta "
                          "search run` writes them)")
     return results
+
+
+def schema_problem(results: dict[str, Any]) -> "str | None":
+    """Why ``results`` is not of the schema version this toolkit reads, or None."""
+    version = results.get("schema_version")
+    if _is_int(version) and version == SCHEMA_VERSION:
+        return None
+    # repr: a string "1" must not read as the integer it resembles
+    return (f"schema_version is {version!r}; it must be the integer {SCHEMA_VERSION} (the version this "
+            "nasbench-meta reads)")
 
 
 # -- structure: field presence and JSON types, checked before any field is used -----------------
@@ -187,12 +197,26 @@ def structure_problem(results: Any) -> "str | None":
             return f"runs[{i}].trajectory is empty; every run queries at least one architecture"
         if len({len(traj[name]) for name in ("keys", "valid", "repeated", "cost")}) > 1:
             return f"runs[{i}].trajectory keys, valid, repeated and cost differ in length"
+        for name in ("regret_valid", "regret_test"):  # score_run writes one value per query of the budget
+            length, budget = len(run["scores"][name]), results["budget"]["queries"]
+            if length != budget:  # "over budget": leaderboards file a longer curve as budget-exceeded
+                return (f"runs[{i}].scores.{name} has {length} entries, {'over' if length > budget else 'short of'} "
+                        f"budget.queries = {budget}; it must have exactly one per query of the budget")
     return None
 
 
 def rescore(results: dict[str, Any], bench: "Benchmark") -> dict[str, Any]:
     """A copy of ``results`` with the reference and every run's scores recomputed from the
-    trajectories and the table alone (recorded scores are ignored)."""
+    trajectories and the table alone (recorded scores are ignored).
+
+    A ValueError for results that do not fit ``bench`` (benchmark, task, cost metric) and for
+    results without runs.
+    """
+    problems = _table_problems(results, bench)
+    if problems:
+        raise ValueError(f"cannot rescore these results: {'; '.join(problems)}")
+    if not results["runs"]:
+        raise ValueError("the results hold no runs: nothing to rescore")
     out = copy.deepcopy(results)
     task, budget = out["task"], int(out["budget"]["queries"])
     out["reference"] = reference(bench, task)
@@ -207,7 +231,8 @@ def verify(results: dict[str, Any], bench: "Benchmark") -> list[str]:
 
     Checks the header, that each trajectory holds only keys of the task, that revealed
     values match the table's validation scores, that repeated flags and costs are
-    consistent, that no run exceeds its budget, and that recorded scores equal ``rescore``.
+    consistent, that no run exceeds its budget, that recorded scores equal ``rescore``, and
+    that no two seeds share a trajectory.
     """
     problems = _check_header(results, bench)
     if problems:
@@ -226,6 +251,27 @@ def verify(results: dict[str, Any], bench: "Benchmark") -> list[str]:
     for run in results["runs"]:
         found = _check_run(run, bench, task, budget, valid, ref)
         problems += found or _check_cost(run, bench, cost, results["budget"].get("cost"))
+    return problems + _identical_seeds(results["runs"])
+
+
+# Runs this short may repeat by chance (meta draws its first 5 queries from its top 20; a
+# one-query run of 20 seeds repeats often), so they are not compared.
+MIN_COMPARED_QUERIES = 5
+
+
+def _identical_seeds(runs: list[dict[str, Any]]) -> list[str]:
+    """A run copied under another seed number: seeds are independent, so full trajectories differ."""
+    first_seed: dict[tuple[int, ...], Any] = {}
+    problems = []
+    for run in runs:
+        keys = tuple(run["trajectory"]["keys"])
+        if len(set(keys)) < MIN_COMPARED_QUERIES:
+            continue
+        if keys in first_seed:
+            problems.append(f"seeds {run['seed']} and {first_seed[keys]} have identical trajectories; "
+                            "each seed must be an independent run")
+        else:
+            first_seed[keys] = run["seed"]
     return problems
 
 
@@ -250,16 +296,23 @@ def _check_cost(run: dict[str, Any], bench: "Benchmark", cost: "np.ndarray | Non
 def _check_header(results: dict[str, Any], bench: "Benchmark") -> list[str]:
     if not isinstance(results, dict) or results.get("format") != FORMAT:
         return ["not a nasbench-meta search results document (format field)"]
-    if results.get("schema_version") != SCHEMA_VERSION:
-        return [f"schema_version {results.get('schema_version')} is not {SCHEMA_VERSION}"]
-    problem = structure_problem(results)
-    if problem:
-        return [problem]
+    problem = schema_problem(results) or structure_problem(results)
+    return [problem] if problem else _table_problems(results, bench)
+
+
+def _table_problems(results: dict[str, Any], bench: "Benchmark") -> list[str]:
+    """Whether the benchmark, task and cost metric the results name are ``bench``'s."""
     problems = []
     if results["benchmark"].get("name") != bench.name:
         problems.append(f"results are for benchmark {results['benchmark'].get('name')!r}, not {bench.name!r}")
     if results["task"] not in bench.tasks:
         problems.append(f"unknown task {results['task']!r}; {bench.name} has {', '.join(bench.tasks)}")
+    elif results["budget"].get("cost_metric"):
+        name = results["budget"]["cost_metric"]
+        try:  # here, so that verify reports it rather than raise from bench.metric
+            bench.metric(results["task"], name)
+        except KeyError:
+            problems.append(f"budget.cost_metric {name!r} is not a metric of {results['task']} in {bench.name}")
     return problems
 
 

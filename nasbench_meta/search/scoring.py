@@ -66,7 +66,8 @@ def score_run(bench: "Benchmark", task: str, keys: Sequence[int], repeated: Sequ
         regret_valid.append(best_valid - valid)
         regret_test.append(best_test - test)
     if missing:
-        raise ValueError(f"{task} has no result for key(s) {missing[:5]}: run verify() on these results")
+        raise ValueError(f"{task} has no result for key(s) {missing[:5]}: these results do not match the "
+                         "table; verify them")
     pad = budget - len(queried)
     return {
         "incumbent": int(incumbent),
