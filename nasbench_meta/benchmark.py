@@ -211,6 +211,8 @@ class Benchmark:
         return int(self.keys[row]), float(values[row])
 
     def oracle(self, task: str, budget: "int | None" = None) -> "SearchOracle":
+        """What a search may see of ``task``: validation scores (seed mean) per distinct query, at most
+        ``budget`` distinct architectures (None: no limit); re-queries are free and flagged."""
         from nasbench_meta.oracle import SearchOracle
 
         return SearchOracle.from_benchmark(self, task, budget=budget)

@@ -254,3 +254,17 @@ def test_an_error_in_a_users_method_shows_where(bench_root: Path, tmp_path: Path
     assert main(["search", "run", "--method", "nope", "--task", "cora", "--budget", "5", "--seeds", "1",
                  "--out", str(tmp_path / "b.json"), "--root", str(bench_root)]) == 2
     assert "Traceback" not in capsys.readouterr().err     # our own errors stay one line
+
+
+def test_the_readmes_method_example_runs(bench_root: Path, tmp_path: Path) -> None:
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    if not readme.is_file():
+        pytest.skip("needs a source checkout (its README.md)")
+    text = readme.read_text(encoding="utf-8").split("`my_method.py` above can be as short as:", 1)[1]
+    (tmp_path / "my_method.py").write_text(text.split("```python\n", 1)[1].split("```", 1)[0])
+    out = tmp_path / "mine.json"
+    assert main(["search", "run", "--method", f"{tmp_path / 'my_method.py'}:MyMethod", "--task", "cora",
+                 "--budget", "15", "--seeds", "2", "--config", '{"num_init": 5}', "--out", str(out),
+                 "--root", str(bench_root)]) == 0
+    results = load(out)
+    assert results["method"]["name"] == "my-method" and all(r["num_queries"] == 15 for r in results["runs"])

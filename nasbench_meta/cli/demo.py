@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--train-seeds", type=int, nargs="+", default=list(defaults.train_seeds),
                         help="seeds of the real training runs (default: %(default)s)")
     parser.add_argument("--data-root", default=None,
-                        help="Planetoid root holding <Name>/raw (default: $NASBENCH_META_DATA or <data dir>/planetoid)")
+                        help="Planetoid root holding <Name>/raw (default: $NASBENCH_META_DATA or <data dir>/planetoid, where PyG "
+                             "downloads missing data when there is network)")
     parser.add_argument("--out-dir", type=Path, default=defaults.out_dir, help="where plots and tables go (default: %(default)s)")
     parser.set_defaults(func=_demo)
 
