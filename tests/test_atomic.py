@@ -32,3 +32,11 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
             f.write(b"half")
             raise RuntimeError("crash mid-write")
     assert (tmp_path / "r.json").read_bytes() == b"old" and os.listdir(tmp_path) == ["r.json"]
+
+
+def test_a_symlink_keeps_pointing_at_its_rewritten_target(tmp_path):
+    target = tmp_path / "real.json"
+    atomic_write(target, b"old")
+    (tmp_path / "link.json").symlink_to(target)
+    atomic_write(tmp_path / "link.json", b"new")
+    assert (tmp_path / "link.json").is_symlink() and target.read_bytes() == b"new"

@@ -1,6 +1,7 @@
 """Search API and runner: reproducibility, budgets, no test leakage, baselines, meta warm start."""
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import numpy as np
@@ -278,6 +279,9 @@ def test_meta_warm_start_never_trains_on_the_target_and_caches(bench: Benchmark,
     a, b = trajectories(results)
     assert a["keys"] != b["keys"]  # the run's generator picks among the predictor's top architectures
     assert used["predictor_file"] == cached[0].name  # no machine's directories in the results
+    with pytest.raises(ValueError, match="target task"):
+        run_seeds(bench, "cora", "meta", seeds=1, budget=5, progress=False, cache_dir=tmp_path,
+                  config={"predictor": "mean-rank", "source_tasks": ["cora", "citeseer"]})
 
 
 def test_meta_results_resume_from_another_machines_cache(bench: Benchmark, tmp_path) -> None:
@@ -287,9 +291,29 @@ def test_meta_results_resume_from_another_machines_cache(bench: Benchmark, tmp_p
     both = run_seeds(bench, "cora", "meta", seeds=[0, 1], budget=10, config=config, out=out,
                      cache_dir=tmp_path / "home-b", progress=False)
     assert both["seeds"] == [0, 1] and both["runs"][0] == first["runs"][0]
-    with pytest.raises(ValueError, match="target task"):
-        run_seeds(bench, "cora", "meta", seeds=1, budget=5, progress=False, cache_dir=tmp_path,
-                  config={"predictor": "mean-rank", "source_tasks": ["cora", "citeseer"]})
+    old = json.loads(out.read_text())  # as written before predictor files were recorded by name
+    old["method"]["config"]["predictor_file"] = f"/elsewhere/{old['method']['config']['predictor_file']}"
+    out.write_text(json.dumps(old))
+    again = run_seeds(bench, "cora", "meta", seeds=[0, 1, 2], budget=10, config=config, out=out,
+                      cache_dir=tmp_path / "home-b", progress=False)
+    assert again["seeds"] == [0, 1, 2] and again["runs"][:2] == both["runs"]
+
+
+def test_meta_records_what_a_given_predictor_file_was_fitted_on(bench: Benchmark, tmp_path) -> None:
+    from nasbench_meta.predictors import get_predictor
+
+    files = {}
+    for name, sources in (("a", ["citeseer", "pubmed"]), ("b", ["cs", "physics"])):
+        (tmp_path / name).mkdir()
+        files[name] = get_predictor("mean-rank").fit(bench, sources, split="valid", seed=0).save(tmp_path / name / "p.npz")
+    out = tmp_path / "given.json"
+    first = run_seeds(bench, "cora", "meta", seeds=[0], budget=10, config={"predictor_file": str(files["a"])},
+                      out=out, progress=False)
+    assert first["method"]["config"]["source_tasks"] == ["citeseer", "pubmed"]
+    assert first["method"]["config"]["predictor"] == "mean-rank"
+    with pytest.raises(ValueError, match="different method"):  # same file name, another predictor
+        run_seeds(bench, "cora", "meta", seeds=[0, 1], budget=10, config={"predictor_file": str(files["b"])},
+                  out=out, progress=False)
 
 
 def test_local_search_moves_to_the_first_better_neighbour(bench: Benchmark) -> None:

@@ -1,6 +1,7 @@
 """Report numbers: standard errors, average ranks and the significance of rank differences."""
 from __future__ import annotations
 
+import copy
 import re
 
 import numpy as np
@@ -14,8 +15,9 @@ from nasbench_meta.significance import nemenyi_critical_difference, rank_test
 
 
 def fake(method: str, task: str, curves: list[list[float]]) -> dict:
-    return {"method": {"name": method, "config": {}}, "task": task,
-            "runs": [{"scores": {"regret_test": c, "regret_valid": c}} for c in curves]}
+    return {"method": {"name": method, "config": {}}, "task": task, "seeds": list(range(len(curves))),
+            "budget": {"queries": len(curves[0]) if curves else 1},
+            "runs": [{"seed": i, "scores": {"regret_test": c, "regret_valid": c}} for i, c in enumerate(curves)]}
 
 
 def test_mean_and_standard_error() -> None:
@@ -112,26 +114,45 @@ def short(bench) -> dict:
 
 def test_the_same_results_twice_are_a_duplicate_not_a_second_method(short: dict, tmp_path) -> None:
     a, b = save(short, tmp_path / "a.json"), save(short, tmp_path / "b.json")
-    with pytest.raises(ValueError, match=re.escape(f"{a} and {a} both hold seed(s) [0, 1] of rs with the same "
-                                                   "configuration on cora")):
+    with pytest.raises(ValueError, match=re.escape(f"{a} and {a} both hold seed(s) [0, 1] of rs on cora")):
         collect([a, a])
     with pytest.raises(ValueError, match=re.escape(f"{a} and {b} both hold seed(s) [0, 1]")):
         collect([a, b])
     with pytest.raises(ValueError, match=re.escape("results document 1 and results document 2 both hold seed(s)")):
         collect([short, short])
-    other = {**short, "method": {**short["method"], "config": {"other": 1}}}
-    assert sorted(collect([short, other])["cora"])[0] == "rs"            # another configuration: kept apart
-    assert sorted(collect([short, other])["cora"])[1].startswith("rs#")
 
 
-def test_seeds_split_across_files_are_one_method(bench, short: dict) -> None:
+def test_methods_alike_in_name_are_kept_apart_on_every_task(short: dict) -> None:
+    # another configuration, version or class under the same name is another method
+    for change in ({"config": {"other": 1}}, {"version": "2"}, {"spec": "b/m.py:RandomSearch"}):
+        other = {**short, "method": {**short["method"], **change}}
+        labels = sorted(collect([short, other])["cora"])
+        assert len(labels) == 2 and all(label.startswith("rs#") for label in labels), change
+    elsewhere = {**short, "task": "citeseer", "method": {**short["method"], "config": {"other": 1}}}
+    table = collect([short, elsewhere])     # labelled alike on each task, so ranks never pair them
+    assert set(table["cora"]).isdisjoint(table["citeseer"])
+
+
+def test_seeds_split_across_files_are_one_method(bench, short: dict, tmp_path) -> None:
     more = run_seeds(bench, "cora", "rs", seeds=[2, 3], budget=10, progress=False)
     merged = collect([short, more])["cora"]
     assert list(merged) == ["rs"] and merged["rs"]["seeds"] == [0, 1, 2, 3] and len(merged["rs"]["runs"]) == 4
     assert short["seeds"] == [0, 1] and len(short["runs"]) == 2          # the inputs are left alone
+    a, b = save(short, tmp_path / "a.json"), save(more, tmp_path / "b.json")
+    c = save(run_seeds(bench, "cora", "rs", seeds=[3, 4], budget=10, progress=False), tmp_path / "c.json")
+    with pytest.raises(ValueError, match=re.escape(f"{b} and {c} both hold seed(s) [3]")):  # b, not a
+        collect([a, b, c])
     longer = run_seeds(bench, "cora", "rs", seeds=[2], budget=12, progress=False)
-    with pytest.raises(ValueError, match="under different budgets"):
+    with pytest.raises(ValueError, match="report them apart"):
         collect([short, longer])
+
+
+def test_a_regret_curve_of_another_length_is_refused(short: dict) -> None:
+    # score_run writes one value per budgeted query; another length crashed the tables inside numpy
+    bad = copy.deepcopy(short)
+    bad["runs"][1]["scores"]["regret_test"].pop()
+    with pytest.raises(ValueError, match=r"seed 1's scores.regret_test has 9 values for a budget of 10 .*rescore"):
+        collect([bad])
 
 
 def test_default_budgets_adapt_to_the_results(short: dict, tmp_path) -> None:

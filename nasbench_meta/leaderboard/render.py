@@ -24,6 +24,7 @@ from nasbench_meta.leaderboard.boards import (  # noqa: E402
     NAS_BUDGETS, PREDICTOR_METRICS, PREDICTOR_SHOTS, NasBoard, PredictorBoard, Stat, nas_board,
     predictor_board,
 )
+from nasbench_meta.leaderboard.schema import varying_options  # noqa: E402
 from nasbench_meta.leaderboard.storage import BoardStore, Entry, atomic_write  # noqa: E402
 from nasbench_meta.significance import (  # noqa: E402
     RankTest, critical_difference_size, draw_critical_difference,
@@ -57,10 +58,8 @@ def shown_config(config: dict[str, Any]) -> dict[str, Any]:
     per_file = config.get("per_results_file")
     if not (isinstance(per_file, list) and per_file and all(isinstance(c, dict) for c in per_file)):
         return config
-    keys = sorted(set().union(*per_file))
-    dumped = [{k: json.dumps(c.get(k), sort_keys=True) for k in keys} for c in per_file]
-    varying = [k for k in keys if len({d[k] for d in dumped}) > 1 or any(k not in c for c in per_file)]
-    shared = {k: per_file[0][k] for k in keys if k not in varying}
+    varying = varying_options(per_file)
+    shared = {k: v for k, v in sorted(per_file[0].items()) if k not in varying}
     return {**shared, "varies per results file": varying}
 
 

@@ -211,6 +211,13 @@ def recorded_config(results: Any) -> "dict[str, Any] | None":
     return recorded[0]
 
 
+def varying_options(configs: list[dict[str, Any]]) -> list[str]:
+    """The options (sorted) whose values, compared as JSON, differ between ``configs`` or that
+    some of them lack."""
+    keys = sorted(set().union(*configs))
+    return [k for k in keys if len({_json(c.get(k, _ABSENT)) for c in configs}) > 1]
+
+
 def config_problems(doc: dict[str, Any]) -> list[Problem]:
     """method.config is shown on the board, so it must be the configuration the results recorded."""
     method = doc.get("method")

@@ -128,9 +128,9 @@ def _verify_nas(results: list[dict[str, Any]], bench: "Benchmark") -> tuple[list
             problems.append(Problem("wrong-format", f"{where} is not a search results document "
                                     f"(format {res.get('format')!r}); the NAS board takes `nasbench-meta search` output"))
             continue
-        if res.get("schema_version") != search_results.SCHEMA_VERSION:
-            problems.append(Problem("unknown-schema-version", f"{where} has search results schema_version "
-                                    f"{res.get('schema_version')!r}; this toolkit reads {search_results.SCHEMA_VERSION}"))
+        schema = search_results.schema_problem(res)
+        if schema:
+            problems.append(Problem("unknown-schema-version", f"{where}: {schema}"))
             continue
         if task in by_task:
             problems.append(Problem("duplicate-task", f"{where}: two results files for {task}; submit one per task"))

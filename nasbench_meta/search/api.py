@@ -102,7 +102,8 @@ class Method(ABC):
 
     Attributes set by ``setup``: ``problem``, ``rng``, ``history`` (every Observation told,
     in order) and ``scores`` (key -> revealed validation score of each distinct
-    architecture). Options are keyword arguments declared in ``defaults``.
+    architecture). Options are keyword arguments declared in ``defaults``; those naming files on
+    this machine go in ``local_files`` (results record their file name only).
     """
 
     name: ClassVar[str] = ""

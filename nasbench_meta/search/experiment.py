@@ -75,7 +75,7 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
     results = results_io.new_results(bench, task, instance.metadata(spec), budget=budget,
                                      batch_size=batch_size, cost_budget=cost_budget)
     if out is not None and Path(out).exists():
-        results = _resume(results, Path(out))
+        results = _resume(results, Path(out), cls.local_files)
     todo = [s for s in seeds if s not in results["seeds"]]
     job = {"spec": spec, "cls": cls if isinstance(method, type) else None, "config": config, "task": task,
            "budget": budget, "batch_size": batch_size, "cost_budget": cost_budget}
@@ -90,8 +90,12 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
     return results
 
 
-def _resume(fresh: dict[str, Any], path: Path) -> dict[str, Any]:
+def _resume(fresh: dict[str, Any], path: Path, local_files: Sequence[str] = ()) -> dict[str, Any]:
     old = results_io.load(path)
+    config = old["method"].get("config") or {}
+    for key in local_files:  # files written before these were recorded by name held the full path
+        if isinstance(config.get(key), str):
+            config[key] = Path(config[key]).name
     for field in ("method", "benchmark", "task", "budget"):
         if old[field] != fresh[field]:
             raise ValueError(f"{path} holds results with a different {field} ({old[field]} vs {fresh[field]}); "

@@ -31,8 +31,10 @@ def _label(results: dict[str, Any]) -> str:
     return results["method"]["name"]
 
 
-def _config_digest(results: dict[str, Any]) -> str:
-    return hashlib.sha1(json.dumps(results["method"]["config"], sort_keys=True).encode()).hexdigest()[:6]
+def _identity(results: dict[str, Any]) -> str:
+    """Digest of what makes a method run what it ran: version, spec and configuration."""
+    method = {k: results["method"].get(k) for k in ("version", "spec", "config")}
+    return hashlib.sha1(json.dumps(method, sort_keys=True).encode()).hexdigest()[:6]
 
 
 def _results_files(path: "str | os.PathLike[str]") -> list[Path]:
@@ -60,23 +62,27 @@ def _documents(items: Sequence["dict | str | os.PathLike[str]"]) -> list[tuple[s
 def collect(items: Sequence["dict | str | os.PathLike[str]"]) -> dict[str, dict[str, dict[str, Any]]]:
     """task -> method label -> results; items are loaded documents, results files or folders of them.
 
-    The same method name with another configuration is labelled ``name#digest``. The same method,
-    configuration, task and budget in several inputs are one method's seeds split across files:
-    they are merged, and a seed given twice is a ValueError (it would be counted twice).
+    A method name run with several versions, specs or configurations is labelled ``name#digest``
+    (the same label on every task). One method's seeds split across inputs (same task and budget)
+    are merged; a seed given twice is a ValueError (it would be counted twice).
     """
-    table: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    sources: dict[tuple[str, str, str], tuple[str, str]] = {}  # (task, method, config) -> (input, label)
-    for source, res in _documents(items):
-        task, label, digest = res["task"], _label(res), _config_digest(res)
-        if (task, label, digest) in sources:
-            first, shown = sources[task, label, digest]
-            table[task][shown] = _merged(table[task][shown], res, first, source)
-            continue
-        shown = label if label not in table[task] else f"{label}#{digest}"
-        sources[task, label, digest] = (source, shown)
-        table[task][shown] = res
-    if not table:
+    documents = _documents(items)
+    if not documents:
         raise ValueError("no results given")
+    for source, res in documents:
+        _check_curves(res, source)
+    identities = defaultdict(set)
+    for _, res in documents:
+        identities[_label(res)].add(_identity(res))
+    table: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    seed_sources: dict[tuple[str, str], dict[int, str]] = {}  # (task, label) -> seed -> input
+    for source, res in documents:
+        name = _label(res)
+        label = name if len(identities[name]) == 1 else f"{name}#{_identity(res)}"
+        task = res["task"]
+        known = seed_sources.setdefault((task, label), {})
+        table[task][label] = _merged(table[task][label], res, known, source) if label in table[task] else res
+        known.update(dict.fromkeys(res["seeds"], source))
     benchmarks = {res.get("benchmark", {}).get("name") for methods in table.values() for res in methods.values()}
     benchmarks.discard(None)
     if len(benchmarks) > 1:  # tasks of two benchmarks share no reference: ranks across them mean nothing
@@ -85,16 +91,27 @@ def collect(items: Sequence["dict | str | os.PathLike[str]"]) -> dict[str, dict[
     return dict(table)
 
 
-def _merged(kept: dict[str, Any], more: dict[str, Any], first: str, source: str) -> dict[str, Any]:
+def _check_curves(results: dict[str, Any], source: str) -> None:
+    """One regret value per budgeted query (what score_run writes); other lengths break the tables."""
+    budget = results["budget"]["queries"]
+    for run in results["runs"]:
+        for kind in KINDS:
+            if len(run["scores"][kind]) != budget:
+                raise ValueError(f"{source}: seed {run['seed']}'s scores.{kind} has {len(run['scores'][kind])} "
+                                 f"values for a budget of {budget} queries; recompute the scores with "
+                                 "`nasbench-meta search rescore`")
+
+
+def _merged(kept: dict[str, Any], more: dict[str, Any], seed_sources: dict[int, str], source: str) -> dict[str, Any]:
     """One method's seeds from two inputs as one document (the inputs are left as they are)."""
-    what = f"{_label(more)} with the same configuration on {more['task']}"
+    what = f"{_label(more)} on {more['task']}"
     if kept["budget"] != more["budget"]:
-        raise ValueError(f"{first} and {source} both hold {what} under different budgets "
-                         f"({kept['budget']['queries']} and {more['budget']['queries']} queries); report them apart")
-    repeated = sorted(set(kept["seeds"]) & set(more["seeds"]))
+        raise ValueError(f"{source} holds {what} under budget {more['budget']['queries']}, "
+                         f"{next(iter(seed_sources.values()))} under {kept['budget']['queries']}; report them apart")
+    repeated = sorted(set(seed_sources) & set(more["seeds"]))
     if repeated:
-        raise ValueError(f"{first} and {source} both hold seed(s) {repeated} of {what}; give each seed once "
-                         "(the same file twice?)")
+        raise ValueError(f"{seed_sources[repeated[0]]} and {source} both hold seed(s) {repeated} of {what}; "
+                         "give each seed once (the same file twice?), or run extra seeds with other seed numbers")
     merged = {**kept, "runs": list(kept["runs"])}
     for run in more["runs"]:
         results_io.add_run(merged, run)

@@ -111,6 +111,8 @@ _Check = Callable[[Any, str], "str | None"]  # (value, where) -> the first probl
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # Python's json reads NaN and Infinity, which are not JSON numbers
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
              dict: "an object"}
     return names.get(type(value), type(value).__name__)
@@ -159,7 +161,8 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A finite JSON number: NaN compares false both ways, so it would slip through later checks."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 _INT, _NUMBER = _value(_is_int, "an integer"), _value(_is_number, "a number")
@@ -197,11 +200,6 @@ def structure_problem(results: Any) -> "str | None":
             return f"runs[{i}].trajectory is empty; every run queries at least one architecture"
         if len({len(traj[name]) for name in ("keys", "valid", "repeated", "cost")}) > 1:
             return f"runs[{i}].trajectory keys, valid, repeated and cost differ in length"
-        for name in ("regret_valid", "regret_test"):  # score_run writes one value per query of the budget
-            length, budget = len(run["scores"][name]), results["budget"]["queries"]
-            if length != budget:  # "over budget": leaderboards file a longer curve as budget-exceeded
-                return (f"runs[{i}].scores.{name} has {length} entries, {'over' if length > budget else 'short of'} "
-                        f"budget.queries = {budget}; it must have exactly one per query of the budget")
     return None
 
 
@@ -209,8 +207,8 @@ def rescore(results: dict[str, Any], bench: "Benchmark") -> dict[str, Any]:
     """A copy of ``results`` with the reference and every run's scores recomputed from the
     trajectories and the table alone (recorded scores are ignored).
 
-    A ValueError for results that do not fit ``bench`` (benchmark, task, cost metric) and for
-    results without runs.
+    A ValueError for results that do not fit ``bench`` (benchmark, task, cost metric), for
+    results without runs, and for trajectories the table contradicts (``verify`` lists them all).
     """
     problems = _table_problems(results, bench)
     if problems:
@@ -231,8 +229,7 @@ def verify(results: dict[str, Any], bench: "Benchmark") -> list[str]:
 
     Checks the header, that each trajectory holds only keys of the task, that revealed
     values match the table's validation scores, that repeated flags and costs are
-    consistent, that no run exceeds its budget, that recorded scores equal ``rescore``, and
-    that no two seeds share a trajectory.
+    consistent, that no run exceeds its budget, and that recorded scores equal ``rescore``.
     """
     problems = _check_header(results, bench)
     if problems:
@@ -251,27 +248,6 @@ def verify(results: dict[str, Any], bench: "Benchmark") -> list[str]:
     for run in results["runs"]:
         found = _check_run(run, bench, task, budget, valid, ref)
         problems += found or _check_cost(run, bench, cost, results["budget"].get("cost"))
-    return problems + _identical_seeds(results["runs"])
-
-
-# Runs this short may repeat by chance (meta draws its first 5 queries from its top 20; a
-# one-query run of 20 seeds repeats often), so they are not compared.
-MIN_COMPARED_QUERIES = 5
-
-
-def _identical_seeds(runs: list[dict[str, Any]]) -> list[str]:
-    """A run copied under another seed number: seeds are independent, so full trajectories differ."""
-    first_seed: dict[tuple[int, ...], Any] = {}
-    problems = []
-    for run in runs:
-        keys = tuple(run["trajectory"]["keys"])
-        if len(set(keys)) < MIN_COMPARED_QUERIES:
-            continue
-        if keys in first_seed:
-            problems.append(f"seeds {run['seed']} and {first_seed[keys]} have identical trajectories; "
-                            "each seed must be an independent run")
-        else:
-            first_seed[keys] = run["seed"]
     return problems
 
 
@@ -286,7 +262,7 @@ def _check_cost(run: dict[str, Any], bench: "Benchmark", cost: "np.ndarray | Non
     problems = []
     for i, (key, flag, c) in enumerate(zip(traj["keys"], traj["repeated"], charged)):
         truth = 0.0 if flag else float(cost[bench.row(key)])
-        if abs(c - truth) > TOLERANCE:
+        if not _close(c, truth):
             problems.append(f"seed {run.get('seed')}: query {i} (key {key}) charged {c}, the table says {truth}")
     if cost_budget is not None and sum(charged[:-1]) >= cost_budget:
         problems.append(f"seed {run.get('seed')}: kept querying after spending the cost budget {cost_budget}")
@@ -317,10 +293,8 @@ def _table_problems(results: dict[str, Any], bench: "Benchmark") -> list[str]:
 
 
 def _close(got: Any, truth: float) -> bool:
-    """``got`` is a number within TOLERANCE of ``truth`` (NaN compares false both ways, so it is
-    refused here instead of slipping through a ``> TOLERANCE`` test)."""
-    return (isinstance(got, (int, float)) and not isinstance(got, bool) and math.isfinite(got)
-            and abs(got - truth) <= TOLERANCE)
+    """``got`` is a finite number within TOLERANCE of ``truth``."""
+    return _is_number(got) and abs(got - truth) <= TOLERANCE
 
 
 def _check_run(run: dict[str, Any], bench: "Benchmark", task: str, budget: int,

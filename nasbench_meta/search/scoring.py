@@ -67,7 +67,7 @@ def score_run(bench: "Benchmark", task: str, keys: Sequence[int], repeated: Sequ
         regret_test.append(best_test - test)
     if missing:
         raise ValueError(f"{task} has no result for key(s) {missing[:5]}: these results do not match the "
-                         "table; verify them")
+                         "table")
     pad = budget - len(queried)
     return {
         "incumbent": int(incumbent),

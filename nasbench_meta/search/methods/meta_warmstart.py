@@ -48,7 +48,7 @@ class MetaWarmStart(Method):
 
         config = {**cls.defaults, **config}
         if config["predictor_file"]:
-            return {}
+            return _described(config["predictor_file"])
         sources = list(config["source_tasks"] or source_tasks_for(bench, task))
         if task in sources:
             raise ValueError(f"the meta-predictor must not be trained on the target task {task}; "
@@ -98,6 +98,15 @@ class MetaWarmStart(Method):
         pool_keys = np.array(sorted(pool), dtype=np.int64)
         predicted = self.predictor.predict(pool_keys, support_keys=support, support_scores=values)
         return pool_keys[np.argsort(-predicted, kind="stable")[:int(self.config["batch"])]].tolist()
+
+
+def _described(path: str) -> dict[str, Any]:
+    """A given predictor file's identity, recorded in the results in place of the file's path:
+    two files fitted alike rank alike, two fitted otherwise must not resume or merge as one."""
+    predictor = _load(str(path))
+    return {"predictor": predictor.name, "predictor_config": dict(predictor.config),
+            "source_tasks": list(predictor.fit_info["source_tasks"]),
+            "predictor_seed": int(predictor.fit_info["seed"])}
 
 
 @lru_cache(maxsize=4)
