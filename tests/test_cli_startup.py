@@ -57,3 +57,15 @@ def test_harness_package_still_exports_every_public_name():
 
     assert sorted(harness._EXPORTS) == sorted(harness.__all__)   # loaded on first use, none forgotten
     assert all(getattr(harness, name) is not None for name in harness.__all__)
+
+
+def test_ctrl_c_while_the_commands_import_is_one_line(monkeypatch, capsys):
+    # Ctrl-C during the (slow) imports of build_parser printed a 40-line importlib traceback.
+    from nasbench_meta.cli import main as cli_main
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_main, "build_parser", interrupted)
+    assert cli_main.main(["datasets", "list"]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted; finished work is kept and a rerun resumes it"

@@ -30,3 +30,22 @@ def test_dask_local_cluster_trains_and_the_driver_stores(tmp_path, planetoid_roo
 def test_scheduler_address_selects_dask():
     ex = make_executor("local", scheduler="tcp://127.0.0.1:8786")
     assert isinstance(ex, DaskExecutor) and ex.scheduler == "tcp://127.0.0.1:8786"
+
+
+def _sigint_ignored() -> bool:
+    import signal
+
+    return signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+def test_a_cluster_the_executor_starts_ignores_ctrl_c_and_is_closed_with_it():
+    # Ctrl-C reached the local cluster's workers too: ~40 lines of worker tracebacks, and the
+    # cluster was only closed at interpreter exit.
+    executor = DaskExecutor(workers=1)
+    client = executor._get_client()
+    cluster = executor.cluster
+    try:
+        assert list(client.run(_sigint_ignored).values()) == [True]
+    finally:
+        executor.close()
+    assert executor.cluster is None and cluster.status.name == "closed"

@@ -4,8 +4,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
+import pytest
 import torch
 
 from nasbench_meta.harness.executors import (Job, LocalExecutor, PoolExecutor, _init_worker, run_jobs,
@@ -50,3 +55,50 @@ def test_each_pool_worker_gets_its_own_gpu_round_robin(monkeypatch):
 def test_a_job_reaches_the_workers_with_its_canonical_key_and_seeds():
     job = Job("0,1,2,3|gcn,skip,skip,skip", "cora", [1, 0], epochs=2)   # spawned workers unpickle it
     assert pickle.loads(pickle.dumps(job)) == job and (job.key, job.seeds) == (88881, (1, 0))
+
+
+_KILLED_DRIVER = """
+import multiprocessing, os, signal, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from nasbench_meta.harness.executors import _init_worker
+
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker, initargs=(1, [], ctx.Value("i", 0)))
+    with open(sys.argv[1], "w") as f:
+        f.write(str(pool.submit(os.getpid).result()))
+    pool.submit(time.sleep, 120)          # a long job the worker is busy with
+    time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGKILL)  # the driver dies without shutting its pool down
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_pool_workers_end_when_the_driver_is_killed(tmp_path):
+    # A SIGKILLed driver left its pool workers training jobs nobody would store.
+    script = tmp_path / "driver.py"
+    script.write_text(_KILLED_DRIVER)
+    pid_file = tmp_path / "worker.pid"
+    # no pipes: a surviving worker would hold them open and keep run() waiting
+    subprocess.run([sys.executable, str(script), str(pid_file)], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=60)
+    worker = int(pid_file.read_text())
+    deadline = time.monotonic() + 15   # a bound on waiting, not a timing being tested
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = _alive(worker)
+    if alive:
+        os.kill(worker, signal.SIGKILL)
+    assert not alive, "the pool worker outlived its killed driver"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)   # (not our child: raises; reaping is its init's business)
+    except ChildProcessError:
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -1,6 +1,7 @@
 """The runs store: append as runs finish, resume after an interruption, no duplicates."""
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import h5py
@@ -207,3 +208,41 @@ def test_curves_of_a_row_the_store_lacks_say_how_many_runs_it_holds(tmp_path):
         with pytest.raises(IndexError, match=rf"no run {row}: .* holds 2 run\(s\), rows 0 to 1 of table\(\)"):
             store.curves(row)
     np.testing.assert_array_equal(store.curves(-1)["val_curve"], store.curves(1)["val_curve"])
+
+
+def _killed_during_append(path, runs, after_writes: int) -> None:
+    """Append ``runs`` in a child process that dies (like SIGKILL: no close, no flush) at its
+    ``after_writes``-th dataset write."""
+    pid = os.fork()
+    if pid == 0:   # pragma: no cover - the child never returns
+        try:
+            writes = [0]
+            original = h5py.Dataset.__setitem__
+
+            def write(self, index, value):
+                if writes[0] == after_writes:
+                    os._exit(9)
+                writes[0] += 1
+                return original(self, index, value)
+
+            h5py.Dataset.__setitem__ = write
+            RunsStore(path).append(runs)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_file_whose_append_was_killed_keeps_its_runs_and_takes_new_ones(tmp_path):
+    # A kill inside h5py's writes left a file that read fine but refused every later append
+    # ("len not positive after adjustment for EOA"): a resumed batch trained a job, then lost it.
+    store = RunsStore(tmp_path / "runs.h5")
+    store.append([_fake_run(k) for k in ARCHS])
+    _killed_during_append(store.path, [_fake_run(88881, seed=s) for s in (1, 2, 3)], after_writes=5)
+    assert store.done() == {(k, "cora", 0, 3, "float32") for k in ARCHS}
+    assert store.append([_fake_run(88881, seed=s) for s in (1, 4)]) == 2
+    table = store.table()
+    assert list(zip(table.key, table.seed)) == [(ARCHS[0], 0), (ARCHS[1], 0), (88881, 1), (88881, 4)]
+    np.testing.assert_array_equal(store.curves(3)["val_loss"], _fake_run(88881).val_loss)
+    assert store.append([_fake_run(88881, seed=5)]) == 1 and len(store.table()) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.h5"]   # no temporary file left

@@ -24,9 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: "list[str] | None" = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        # inside the try: a Ctrl-C while the sub-commands import (seconds) is no traceback either
+        parser = build_parser()
+        args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted; finished work is kept and a rerun resumes it", file=sys.stderr)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Sequence
@@ -121,6 +123,24 @@ def _init_worker(threads: int, gpus: Sequence[str], counter) -> None:
             counter.value += 1
         os.environ["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
     torch.set_num_threads(threads)
+    threading.Thread(target=_exit_with_parent, daemon=True, name="exit-with-driver").start()
+
+
+def _exit_with_parent() -> None:
+    """In a pool worker: end this process when the driver is gone. A driver killed outright
+    (SIGKILL, the OOM killer) never shuts its pool down, and its workers went on training
+    queued jobs whose results nobody would store."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:   # None: not a multiprocessing child (tests call _init_worker inline)
+        parent.join()        # returns once the driver's end of the sentinel pipe is closed
+        os._exit(1)
+
+
+def _ignore_ctrl_c() -> None:
+    """In a worker process of a LocalCluster we started: Ctrl-C reaches the whole process group;
+    the driver alone handles it (and closes the cluster), so workers print no tracebacks."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass
@@ -155,6 +175,7 @@ class DaskExecutor:
     cluster: object | None = None
     name: str = "dask"
     _client: object | None = field(default=None, repr=False)
+    _own_cluster: bool = field(default=False, repr=False)   # started here, so closed here
 
     def _get_client(self):
         from distributed import Client, LocalCluster
@@ -166,7 +187,10 @@ class DaskExecutor:
                 if self.cluster is None:
                     self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                                 processes=True, dashboard_address=None)
+                    self._own_cluster = True
                 self._client = Client(self.cluster)
+                if self._own_cluster:
+                    self._client.run(_ignore_ctrl_c)
         return self._client
 
     def run(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
@@ -185,6 +209,10 @@ class DaskExecutor:
         if self._client is not None:
             self._client.close()
             self._client = None
+        if self._own_cluster and self.cluster is not None:
+            # now, not at interpreter exit: there its nannies waited, then killed the workers
+            self.cluster.close()
+            self.cluster, self._own_cluster = None, False
 
 
 def make_executor(kind: str = "local", *, workers: int = 2, scheduler: str | None = None):

@@ -66,6 +66,25 @@ def _column(g: h5py.Group, name: str, n: int) -> np.ndarray:
     return g[name].asstr()[:n] if _COLUMNS[name] is _STR else g[name][:n]
 
 
+def _extend(g: h5py.Group, columns: dict[str, list]) -> None:
+    """Append rows (a list of values per column and curve) after the complete rows of ``g``."""
+    n0, k = _complete_rows(g), len(columns["key"])   # drops a row an interrupted append left half-written
+    for name, value in _ADDED.items():
+        if name not in g:   # an older file: its runs all had the value
+            g.create_dataset(name, shape=(n0,), maxshape=(None,), dtype=_COLUMNS[name], chunks=(256,))
+            if n0:
+                g[name][:] = [value] * n0
+    if not k:
+        return
+    for name in _COLUMNS:
+        g[name].resize((n0 + k,))
+        g[name][n0:] = columns[name]
+    for name in CURVES:
+        g[name].resize((n0 + k,))
+        for j, curve in enumerate(columns[name]):
+            g[name][n0 + j] = curve
+
+
 RunId = tuple[int, str, int, int, str]   # (key, task, seed, epochs, precision)
 
 
@@ -147,32 +166,62 @@ class RunsStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         rows = [r.summary() for r in fresh]
-        with h5py.File(self.path, "a") as f:
-            if not f.keys() and not f.attrs:   # new (or empty) file
+        columns: dict[str, list] = {}
+        for name in _COLUMNS:
+            if name == "versions":
+                columns[name] = [json.dumps(r.versions, sort_keys=True) for r in fresh]
+            elif name == "finished_utc":
+                columns[name] = [now] * len(fresh)
+            else:
+                columns[name] = [row[name] for row in rows]
+        for name in CURVES:
+            columns[name] = [np.asarray(getattr(r, name), dtype=np.float32) for r in fresh]
+        opened = False   # errors opening (a lock held by another writer, permissions) propagate
+        try:
+            with h5py.File(self.path, "a") as f:
+                opened = True
+                if not f.keys() and not f.attrs:   # new (or empty) file
+                    self._create(f)
+                self._check(f)
+                _extend(f["runs"], columns)
+                f.flush()
+        except OSError:
+            if not opened:
+                raise
+            # A process killed during an earlier append leaves HDF5's allocation records behind
+            # its data: the runs still read fine but no write succeeds ("len not positive after
+            # adjustment for EOA"). Copy the complete runs into a fresh file and append there.
+            self._rewrite(columns, {run_id(r) for r in fresh})
+        return len(fresh)
+
+    def _rewrite(self, columns: dict[str, list], fresh: set[RunId]) -> None:
+        """Replace the file by a new one holding its complete runs plus ``columns``; atomic, so
+        a failure (or another kill) leaves the old file as it was."""
+        with self._reading() as g:
+            n = 0 if g is None else _complete_rows(g)
+            old = {name: list(_column(g, name, n)) if n else [] for name in _COLUMNS}
+            old.update({name: list(g[name][:n]) if n else [] for name in CURVES})
+        ids = zip(*(old[name] for name in ("key", "task", "seed", "epochs", "precision")))
+        # rows of these runs come from the failed append itself: they are written again below
+        keep = [i for i, (k, t, s, e, p) in enumerate(ids) if (int(k), str(t), int(s), int(e), str(p)) not in fresh]
+        # A temporary sibling, renamed over the file once whole (by name, not atomic_file:
+        # HDF5 reads back what it writes, and atomic_file's file is write-only).
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            with h5py.File(tmp, "w") as f:
                 self._create(f)
-            self._check(f)
-            g = f["runs"]
-            n0, k = _complete_rows(g), len(fresh)   # drops a row an interrupted append left half-written
-            for name, value in _ADDED.items():
-                if name not in g:   # an older file: its runs all had the value
-                    g.create_dataset(name, shape=(n0,), maxshape=(None,), dtype=_COLUMNS[name], chunks=(256,))
-                    if n0:
-                        g[name][:] = [value] * n0
-            for name in _COLUMNS:
-                if name == "versions":
-                    values = [json.dumps(r.versions, sort_keys=True) for r in fresh]
-                elif name == "finished_utc":
-                    values = [now] * k
-                else:
-                    values = [row[name] for row in rows]
-                g[name].resize((n0 + k,))
-                g[name][n0:] = values
-            for name in CURVES:
-                g[name].resize((n0 + k,))
-                for j, r in enumerate(fresh):
-                    g[name][n0 + j] = np.asarray(getattr(r, name), dtype=np.float32)
-            f.flush()
-        return k
+                _extend(f["runs"], {name: [values[i] for i in keep] for name, values in old.items()})
+                _extend(f["runs"], columns)
+            os.chmod(tmp, self.path.stat().st_mode & 0o777)   # the file's own permissions
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def done(self) -> set[RunId]:
         """Ids (key, task, seed, epochs, precision) of the stored runs (reads the whole file: a
