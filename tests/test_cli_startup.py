@@ -4,6 +4,7 @@ commands that train or predict, when those run)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -69,3 +70,13 @@ def test_ctrl_c_while_the_commands_import_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli_main, "build_parser", interrupted)
     assert cli_main.main(["datasets", "list"]) == 130
     assert capsys.readouterr().err.strip() == "interrupted; finished work is kept and a rerun resumes it"
+
+
+def test_output_piped_into_a_reader_that_stops_is_no_error(tmp_path):
+    # `nasbench-meta datasets list | head -1` printed "error: [Errno 32] Broken pipe"
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    proc = subprocess.run([sys.executable, "-m", "nasbench_meta.cli.main", "datasets", "list", "--root",
+                           str(tmp_path)], stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    os.close(write)
+    assert proc.returncode == 141 and "Broken pipe" not in proc.stderr, proc.stderr

@@ -313,8 +313,21 @@ def test_check_detects_an_edited_entry(board, bench):
     doc = json.loads(path.read_text())
     doc["verification"]["summary"]["tasks"]["cora"]["at_budget"]["100"]["test"][0] += 0.05
     path.write_text(json.dumps(doc))
-    [problems] = actions.check_all(board, bench=bench).values()
+    problems = actions.check_all(board, bench=bench)["nas-bench-graph/nas/random-search--1"]
     assert problems and "differ" in problems[0]
+
+
+def test_check_detects_pages_an_interrupted_submit_left_behind(board, bench):
+    # a kill between writing an entry and rendering leaves the pages showing the old board
+    pages = board / "nas-bench-graph" / "nas"
+    (pages / "README.md").write_text("# an older board\n")
+    (pages / "index.html").unlink()
+    report = actions.check_all(board, bench=bench)
+    assert report["nas-bench-graph/nas/random-search--1"] == []
+    assert [p.split()[0] for p in report["nas-bench-graph/nas/pages"]] == ["README.md", "index.html"]
+    assert "leaderboard render" in report["nas-bench-graph/nas/pages"][0]
+    actions.render_all(board)
+    assert "nas-bench-graph/nas/pages" not in actions.check_all(board, bench=bench)
 
 
 def test_cli_pack_validate_submit_render(tmp_path, bench_root, rs2_results, capsys):

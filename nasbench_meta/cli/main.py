@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import sysconfig
 import traceback
@@ -32,6 +33,9 @@ def main(argv: "list[str] | None" = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished work is kept and a rerun resumes it", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `nasbench-meta ... | head`: the reader had enough, which is no error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 141  # what a shell reports for a command ended by SIGPIPE
     except (LookupError, ValueError, RuntimeError, OSError) as exc:
         # Expected user-facing failures: one clear line, no traceback, unless the error came out
         # of the user's own method or predictor, whose author needs to see where.

@@ -93,7 +93,20 @@ def check_all(boards_dir: "PathLike | None" = None, root: "PathLike | None" = No
             if verdict.accepted and verdict.content_sha256 != entry.verification.get("content_sha256"):
                 problems.append("content_sha256 does not match the results")
             report[f"{store.benchmark}/{store.board}/{entry.id}"] = problems
+        stale = stale_pages(store)
+        if stale:
+            report[f"{store.benchmark}/{store.board}/pages"] = [
+                f"{name} does not show the board's entries as they are; run `nasbench-meta leaderboard render`"
+                for name in stale]
     return report
+
+
+def stale_pages(store: BoardStore) -> list[str]:
+    """The board's pages (README.md, index.html) that differ from a fresh render of its entries,
+    e.g. after an interrupted submit; plots are left out (their bytes vary with matplotlib)."""
+    fresh = render_board(store.benchmark, store.board, store.entries())
+    return [name for name in ("README.md", "index.html")
+            if not (store.dir / name).is_file() or (store.dir / name).read_bytes() != fresh[name]]
 
 
 def demo_stage(submissions: Iterable["PathLike | dict[str, Any]"] = (), *, out_dir: PathLike,
