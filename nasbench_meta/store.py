@@ -92,6 +92,7 @@ def write_benchmark(content: BenchmarkContent, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    _remove_abandoned(path)
     try:
         with h5py.File(tmp, "w", track_order=True) as f:
             _write_content(f, content)
@@ -102,6 +103,25 @@ def write_benchmark(content: BenchmarkContent, path: Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _remove_abandoned(path: Path) -> None:
+    """Delete temporaries of ``path`` left by builds that were killed (their process is gone):
+    each is a whole benchmark's size."""
+    for tmp in path.parent.glob(f".{path.name}.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _running(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def _creation_time() -> str:

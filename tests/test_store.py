@@ -92,6 +92,19 @@ def test_failed_build_keeps_the_existing_file(tmp_path, bench_root, monkeypatch)
     assert [p.name for p in tmp_path.iterdir()] == ["nas-bench-graph.h5"]  # no temporary left
 
 
+def test_a_build_removes_what_killed_builds_left_behind(tmp_path):
+    # a SIGKILL mid-build leaves a benchmark-sized temporary that nothing else would delete
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    abandoned = tmp_path / f".nas-bench-graph.h5.tmp-{gone}"
+    abandoned.write_bytes(b"half a benchmark")
+    build("nas-bench-graph", tmp_path / "nas-bench-graph.h5")
+    assert [p.name for p in tmp_path.iterdir()] == ["nas-bench-graph.h5"]
+
+
 def test_missing_file_says_how_to_build(tmp_path):
     with pytest.raises(BenchmarkNotBuiltError, match="nasbench-meta datasets build nas-bench-graph"):
         Benchmark(tmp_path / "nas-bench-graph.h5", "nas-bench-graph")
