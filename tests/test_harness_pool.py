@@ -73,11 +73,26 @@ if __name__ == "__main__":
 """
 
 
+_KILLED_SEARCH_DRIVER = """
+import os, signal, sys, time
+from nasbench_meta.search.experiment import open_executor
+
+if __name__ == "__main__":
+    with open_executor(workers=2) as pool:   # the pool search grid --workers runs seeds in
+        with open(sys.argv[1], "w") as f:
+            f.write(str(pool.submit(os.getpid).result()))
+        pool.submit(time.sleep, 120)
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
-def test_pool_workers_end_when_the_driver_is_killed(tmp_path):
+@pytest.mark.parametrize("driver", [_KILLED_DRIVER, _KILLED_SEARCH_DRIVER], ids=["harness", "search"])
+def test_pool_workers_end_when_the_driver_is_killed(tmp_path, driver):
     # A SIGKILLed driver left its pool workers training jobs nobody would store.
     script = tmp_path / "driver.py"
-    script.write_text(_KILLED_DRIVER)
+    script.write_text(driver)
     pid_file = tmp_path / "worker.pid"
     # no pipes: a surviving worker would hold them open and keep run() waiting
     subprocess.run([sys.executable, str(script), str(pid_file)], stdout=subprocess.DEVNULL,

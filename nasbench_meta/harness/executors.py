@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 import sys
-import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Sequence
@@ -28,6 +26,7 @@ from nasbench_meta.harness.batched import check_precision
 from nasbench_meta.harness.train import SeedRun, check_epochs, train_seeds
 from nasbench_meta.seeds import check_seed_list
 from nasbench_meta.spaces import Architecture
+from nasbench_meta.workers import exit_with_parent, ignore_ctrl_c
 
 
 def _canonical_key(arch: "Architecture | str | int") -> int:
@@ -123,24 +122,7 @@ def _init_worker(threads: int, gpus: Sequence[str], counter) -> None:
             counter.value += 1
         os.environ["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
     torch.set_num_threads(threads)
-    threading.Thread(target=_exit_with_parent, daemon=True, name="exit-with-driver").start()
-
-
-def _exit_with_parent() -> None:
-    """In a pool worker: end this process when the driver is gone. A driver killed outright
-    (SIGKILL, the OOM killer) never shuts its pool down, and its workers went on training
-    queued jobs whose results nobody would store."""
-    parent = multiprocessing.parent_process()
-    if parent is not None:   # None: not a multiprocessing child (tests call _init_worker inline)
-        parent.join()        # returns once the driver's end of the sentinel pipe is closed
-        os._exit(1)
-
-
-def _ignore_ctrl_c() -> None:
-    """In a worker process of a LocalCluster we started: Ctrl-C reaches the whole process group;
-    the driver alone handles it (and closes the cluster), so workers print no tracebacks."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
 
 
 @dataclass
@@ -190,7 +172,7 @@ class DaskExecutor:
                     self._own_cluster = True
                 self._client = Client(self.cluster)
                 if self._own_cluster:
-                    self._client.run(_ignore_ctrl_c)
+                    self._client.run(ignore_ctrl_c)
         return self._client
 
     def run(self, jobs: Sequence[Job]) -> Iterator[Outcome]:

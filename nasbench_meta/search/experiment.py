@@ -26,6 +26,7 @@ from nasbench_meta.search.api import Method
 from nasbench_meta.search.registry import make_method, method_class
 from nasbench_meta.search.runner import check_batch_size, check_budget, run_search
 from nasbench_meta.seeds import check_seed, check_seed_list
+from nasbench_meta.workers import exit_with_parent, ignore_ctrl_c
 
 if TYPE_CHECKING:
     from nasbench_meta.benchmark import Benchmark
@@ -134,7 +135,8 @@ def open_executor(workers: int, scheduler: "str | None" = None) -> Iterator["cf.
     if scheduler is None:
         # spawn, not fork: forking after torch/xgboost started their threads can deadlock.
         context = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+        with cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context,
+                                    initializer=exit_with_parent) as pool:
             yield pool
         return
     from distributed import Client, LocalCluster
@@ -143,6 +145,7 @@ def open_executor(workers: int, scheduler: "str | None" = None) -> Iterator["cf.
         with LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
                           silence_logs=logging.CRITICAL) as cluster, \
                 Client(cluster) as client:
+            client.run(ignore_ctrl_c)
             yield client.get_executor()
     else:
         with Client(scheduler) as client:
