@@ -174,7 +174,7 @@ def _render(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from nasbench_meta.leaderboard.actions import check_all
 
-    report = check_all(args.boards_dir, root=args.root)
+    report = check_all(args.boards_dir, root=args.root, progress=not args.json)
     if args.json:
         print_json(report)
     else:

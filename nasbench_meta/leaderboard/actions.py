@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 from nasbench_meta.leaderboard.render import render, render_board, write_rendered
 from nasbench_meta.leaderboard.schema import SubmissionRejected, load_submission
-from nasbench_meta.leaderboard.storage import BoardStore, default_boards_dir, list_boards
+from nasbench_meta.leaderboard.storage import BoardStore, Entry, default_boards_dir, list_boards
 from nasbench_meta.leaderboard.verify import Verdict, verify_submission
 
 if TYPE_CHECKING:
@@ -73,32 +73,41 @@ def render_all(boards_dir: "PathLike | None" = None, benchmark: "str | None" = N
 
 
 def check_all(boards_dir: "PathLike | None" = None, root: "PathLike | None" = None,
-              bench: "Benchmark | None" = None) -> dict[str, list[str]]:
+              bench: "Benchmark | None" = None, progress: bool = False) -> dict[str, list[str]]:
     """Re-verify every stored entry from its submission: entry id -> problems (empty = fine).
 
     Catches entries edited by hand: the stored summary must equal what verification gives now.
     """
-    from nasbench_meta.leaderboard.schema import canonical_json
+    from tqdm.auto import tqdm
 
     report: dict[str, list[str]] = {}
     for store in stores(boards_dir):
         b = _bench(store.benchmark, root, bench if bench is None or bench.name == store.benchmark else None)
-        for entry in store.entries():
-            verdict = verify_submission(entry.submission, b, store=None)
-            problems = [str(p) for p in verdict.problems]
-            if verdict.accepted and canonical_json(verdict.summary) != canonical_json(entry.summary):
-                problems.append("summary: the stored numbers differ from the re-scored ones")
-            if verdict.accepted and verdict.entry_id != entry.id:
-                problems.append(f"file name: expected {verdict.entry_id}.json")
-            if verdict.accepted and verdict.content_sha256 != entry.verification.get("content_sha256"):
-                problems.append("content_sha256 does not match the results")
-            report[f"{store.benchmark}/{store.board}/{entry.id}"] = problems
+        entries = store.entries()
+        for entry in tqdm(entries, desc=f"checking {store.benchmark}/{store.board}", unit="entry",
+                          disable=not progress, leave=False):
+            report[f"{store.benchmark}/{store.board}/{entry.id}"] = _entry_problems(entry, b)
         stale = stale_pages(store)
         if stale:
             report[f"{store.benchmark}/{store.board}/pages"] = [
                 f"{name} does not show the board's entries as they are; run `nasbench-meta leaderboard render`"
                 for name in stale]
     return report
+
+
+def _entry_problems(entry: Entry, bench: "Benchmark") -> list[str]:
+    """Why a stored entry no longer stands: its submission re-verified now must give its record."""
+    from nasbench_meta.leaderboard.schema import canonical_json
+
+    verdict = verify_submission(entry.submission, bench, store=None)
+    problems = [str(p) for p in verdict.problems]
+    if verdict.accepted and canonical_json(verdict.summary) != canonical_json(entry.summary):
+        problems.append("summary: the stored numbers differ from the re-scored ones")
+    if verdict.accepted and verdict.entry_id != entry.id:
+        problems.append(f"file name: expected {verdict.entry_id}.json")
+    if verdict.accepted and verdict.content_sha256 != entry.verification.get("content_sha256"):
+        problems.append("content_sha256 does not match the results")
+    return problems
 
 
 def stale_pages(store: BoardStore) -> list[str]:
