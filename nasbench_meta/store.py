@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,22 +107,30 @@ def write_benchmark(content: BenchmarkContent, path: Path) -> Path:
 
 
 def _remove_abandoned(path: Path) -> None:
-    """Delete temporaries of ``path`` left by builds that were killed (their process is gone):
-    each is a whole benchmark's size."""
+    """Delete temporaries of ``path`` that killed builds left behind (each is a benchmark's size).
+    One is abandoned when no process holds HDF5's write lock on it and it is over an hour old:
+    PIDs in names mean nothing to another host sharing the directory."""
     for tmp in path.parent.glob(f".{path.name}.tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _running(int(pid)):
-            tmp.unlink(missing_ok=True)
+        try:
+            if time.time() - tmp.stat().st_mtime > 3600 and not _locked(tmp):
+                tmp.unlink()
+        except OSError:
+            pass  # someone else's, or gone already: not this build's business
 
 
-def _running(pid: int) -> bool:
+def _locked(path: Path) -> bool:
+    """Whether a process holds a lock on ``path`` (HDF5 locks the files it writes)."""
     try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
+        import fcntl
+    except ImportError:  # Windows: an open file cannot be deleted there anyway
         return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
+    with open(path, "rb") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+    return False
 
 
 def _creation_time() -> str:

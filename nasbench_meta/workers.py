@@ -27,3 +27,17 @@ def ignore_ctrl_c() -> None:
     driver alone handles it (and closes the cluster), so workers print no tracebacks."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def ignore_ctrl_c_on(client: object) -> None:
+    """``ignore_ctrl_c`` on every worker of a cluster we started, now and after restarts or
+    scaling (a one-off ``client.run`` reaches only the workers of the moment)."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class IgnoreCtrlC(WorkerPlugin):
+        name = "nasbench-meta-ignore-ctrl-c"
+
+        def setup(self, worker: object) -> None:
+            ignore_ctrl_c()
+
+    client.register_plugin(IgnoreCtrlC())

@@ -76,7 +76,8 @@ def test_output_piped_into_a_reader_that_stops_is_no_error(tmp_path):
     # `nasbench-meta datasets list | head -1` printed "error: [Errno 32] Broken pipe"
     read, write = os.pipe()
     os.close(read)  # the reader is gone before anything is written
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}   # as in a plain shell
     proc = subprocess.run([sys.executable, "-m", "nasbench_meta.cli.main", "datasets", "list", "--root",
-                           str(tmp_path)], stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+                           str(tmp_path)], stdout=write, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
     os.close(write)
     assert proc.returncode == 141 and "Broken pipe" not in proc.stderr, proc.stderr

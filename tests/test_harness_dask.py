@@ -46,6 +46,8 @@ def test_a_cluster_the_executor_starts_ignores_ctrl_c_and_is_closed_with_it():
     cluster = executor.cluster
     try:
         assert list(client.run(_sigint_ignored).values()) == [True]
+        client.restart()   # a replaced worker too: a one-off client.run reached only the first
+        assert list(client.run(_sigint_ignored).values()) == [True]
     finally:
         executor.close()
     assert executor.cluster is None and cluster.status.name == "closed"

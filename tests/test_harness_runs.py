@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 
 import h5py
@@ -229,20 +230,36 @@ def _killed_during_append(path, runs, after_writes: int) -> None:
             RunsStore(path).append(runs)
         finally:
             os._exit(0)
-    os.waitpid(pid, 0)
+    deadline = time.monotonic() + 60   # a bound on waiting, not a timing being tested
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            pytest.fail("the forked writer hung")
+        time.sleep(0.05)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_a_file_whose_append_was_killed_keeps_its_runs_and_takes_new_ones(tmp_path):
-    # A kill inside h5py's writes left a file that read fine but refused every later append
-    # ("len not positive after adjustment for EOA"): a resumed batch trained a job, then lost it.
+@pytest.mark.parametrize("more", [2, 30])
+def test_a_file_whose_append_was_killed_keeps_its_runs_and_takes_new_ones(tmp_path, more):
+    # A kill inside h5py's writes left a file that read fine, but a later append either failed
+    # ("len not positive after adjustment for EOA") or, with 5+ runs, succeeded and corrupted it.
     store = RunsStore(tmp_path / "runs.h5")
     store.append([_fake_run(k) for k in ARCHS])
     _killed_during_append(store.path, [_fake_run(88881, seed=s) for s in (1, 2, 3)], after_writes=5)
     assert store.done() == {(k, "cora", 0, 3, "float32") for k in ARCHS}
-    assert store.append([_fake_run(88881, seed=s) for s in (1, 4)]) == 2
+    seeds = list(range(1, more + 1))
+    assert store.append([_fake_run(88881, seed=s) for s in seeds]) == more
     table = store.table()
-    assert list(zip(table.key, table.seed)) == [(ARCHS[0], 0), (ARCHS[1], 0), (88881, 1), (88881, 4)]
+    assert list(zip(table.key, table.seed)) == [(ARCHS[0], 0), (ARCHS[1], 0)] + [(88881, s) for s in seeds]
     np.testing.assert_array_equal(store.curves(3)["val_loss"], _fake_run(88881).val_loss)
-    assert store.append([_fake_run(88881, seed=5)]) == 1 and len(store.table()) == 5
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.h5"]   # no temporary file left
+    assert store.append([_fake_run(88881, seed=999)]) == 1 and len(store.table()) == 3 + more
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.h5"]   # no temporary or marker left
+
+
+def test_another_live_writer_is_refused(tmp_path):
+    store = RunsStore(tmp_path / "runs.h5")
+    store.append([_fake_run(ARCHS[0])])
+    (tmp_path / ".runs.h5.appending").write_text(str(os.getppid()))   # a live process, mid-append
+    with pytest.raises(OSError, match="is appending to"):
+        store.append([_fake_run(ARCHS[1])])
+    assert len(store.table()) == 1

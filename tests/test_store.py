@@ -94,15 +94,16 @@ def test_failed_build_keeps_the_existing_file(tmp_path, bench_root, monkeypatch)
 
 def test_a_build_removes_what_killed_builds_left_behind(tmp_path):
     # a SIGKILL mid-build leaves a benchmark-sized temporary that nothing else would delete
-    import subprocess
-    import sys
+    import os
+    import time
 
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True).stdout.strip()
-    abandoned = tmp_path / f".nas-bench-graph.h5.tmp-{gone}"
+    abandoned, recent = tmp_path / ".nas-bench-graph.h5.tmp-123", tmp_path / ".nas-bench-graph.h5.tmp-456"
     abandoned.write_bytes(b"half a benchmark")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(abandoned, (hours_ago, hours_ago))
+    recent.write_bytes(b"maybe another host's build, still running")   # kept: it may be live
     build("nas-bench-graph", tmp_path / "nas-bench-graph.h5")
-    assert [p.name for p in tmp_path.iterdir()] == ["nas-bench-graph.h5"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [recent.name, "nas-bench-graph.h5"]
 
 
 def test_missing_file_says_how_to_build(tmp_path):

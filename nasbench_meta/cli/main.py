@@ -29,12 +29,15 @@ def main(argv: "list[str] | None" = None) -> int:
         # inside the try: a Ctrl-C while the sub-commands import (seconds) is no traceback either
         parser = build_parser()
         args = parser.parse_args(argv)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here, not at exit: a reader that stopped (| head) is handled below
+        return code
     except KeyboardInterrupt:
         print("interrupted; finished work is kept and a rerun resumes it", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `nasbench-meta ... | head`: the reader had enough, which is no error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        _silence_stdout()
         return 141  # what a shell reports for a command ended by SIGPIPE
     except (LookupError, ValueError, RuntimeError, OSError) as exc:
         # Expected user-facing failures: one clear line, no traceback, unless the error came out
@@ -46,6 +49,17 @@ def main(argv: "list[str] | None" = None) -> int:
         else:
             print(f"nasbench-meta: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # None, closed, or not a file (StringIO)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _user_code_frame(exc: BaseException) -> "str | None":

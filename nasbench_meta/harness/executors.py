@@ -26,7 +26,7 @@ from nasbench_meta.harness.batched import check_precision
 from nasbench_meta.harness.train import SeedRun, check_epochs, train_seeds
 from nasbench_meta.seeds import check_seed_list
 from nasbench_meta.spaces import Architecture
-from nasbench_meta.workers import exit_with_parent, ignore_ctrl_c
+from nasbench_meta.workers import exit_with_parent, ignore_ctrl_c_on
 
 
 def _canonical_key(arch: "Architecture | str | int") -> int:
@@ -172,7 +172,7 @@ class DaskExecutor:
                     self._own_cluster = True
                 self._client = Client(self.cluster)
                 if self._own_cluster:
-                    self._client.run(ignore_ctrl_c)
+                    ignore_ctrl_c_on(self._client)
         return self._client
 
     def run(self, jobs: Sequence[Job]) -> Iterator[Outcome]:

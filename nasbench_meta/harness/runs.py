@@ -85,6 +85,16 @@ def _extend(g: h5py.Group, columns: dict[str, list]) -> None:
             g[name][n0 + j] = curve
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 RunId = tuple[int, str, int, int, str]   # (key, task, seed, epochs, precision)
 
 
@@ -176,6 +186,16 @@ class RunsStore:
                 columns[name] = [row[name] for row in rows]
         for name in CURVES:
             columns[name] = [np.asarray(getattr(r, name), dtype=np.float32) for r in fresh]
+        ids = {run_id(r) for r in fresh}
+        marker = self.path.with_name(f".{self.path.name}.appending")
+        if self._interrupted(marker):
+            # An append killed mid-write leaves HDF5's allocation records behind its data: the runs
+            # still read fine, but a later write either fails ("len not positive after adjustment
+            # for EOA") or succeeds and corrupts the file. Copy the complete runs instead.
+            self._rewrite(columns, ids)
+            marker.unlink()
+            return len(fresh)
+        marker.write_text(str(os.getpid()))   # removed only after a clean close
         opened = False   # errors opening (a lock held by another writer, permissions) propagate
         try:
             with h5py.File(self.path, "a") as f:
@@ -187,12 +207,22 @@ class RunsStore:
                 f.flush()
         except OSError:
             if not opened:
+                marker.unlink()
                 raise
-            # A process killed during an earlier append leaves HDF5's allocation records behind
-            # its data: the runs still read fine but no write succeeds ("len not positive after
-            # adjustment for EOA"). Copy the complete runs into a fresh file and append there.
-            self._rewrite(columns, {run_id(r) for r in fresh})
+            self._rewrite(columns, ids)
+        marker.unlink()
         return len(fresh)
+
+    def _interrupted(self, marker: Path) -> bool:
+        """Whether an earlier append never finished (its process is gone); another live writer
+        is an error, as HDF5's own lock would make it."""
+        if not marker.exists():
+            return False
+        pid = marker.read_text().strip()
+        if pid.isdigit() and int(pid) != os.getpid() and _running(int(pid)):
+            raise OSError(f"process {pid} is appending to {self.path}; route every run through one "
+                          "writer (one harness command per runs file)")
+        return True
 
     def _rewrite(self, columns: dict[str, list], fresh: set[RunId]) -> None:
         """Replace the file by a new one holding its complete runs plus ``columns``; atomic, so
@@ -206,19 +236,21 @@ class RunsStore:
         keep = [i for i, (k, t, s, e, p) in enumerate(ids) if (int(k), str(t), int(s), int(e), str(p)) not in fresh]
         # A temporary sibling, renamed over the file once whole (by name, not atomic_file:
         # HDF5 reads back what it writes, and atomic_file's file is write-only).
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        target = self.path.resolve() if self.path.is_symlink() else self.path   # a link keeps its target
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
             with h5py.File(tmp, "w") as f:
                 self._create(f)
                 _extend(f["runs"], {name: [values[i] for i in keep] for name, values in old.items()})
                 _extend(f["runs"], columns)
-            os.chmod(tmp, self.path.stat().st_mode & 0o777)   # the file's own permissions
+            if target.exists():
+                os.chmod(tmp, target.stat().st_mode & 0o777)   # the file's own permissions
             fd = os.open(tmp, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, self.path)
+            os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

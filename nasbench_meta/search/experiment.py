@@ -26,7 +26,7 @@ from nasbench_meta.search.api import Method
 from nasbench_meta.search.registry import make_method, method_class
 from nasbench_meta.search.runner import check_batch_size, check_budget, run_search
 from nasbench_meta.seeds import check_seed, check_seed_list
-from nasbench_meta.workers import exit_with_parent, ignore_ctrl_c
+from nasbench_meta.workers import exit_with_parent, ignore_ctrl_c_on
 
 if TYPE_CHECKING:
     from nasbench_meta.benchmark import Benchmark
@@ -145,7 +145,7 @@ def open_executor(workers: int, scheduler: "str | None" = None) -> Iterator["cf.
         with LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
                           silence_logs=logging.CRITICAL) as cluster, \
                 Client(cluster) as client:
-            client.run(ignore_ctrl_c)
+            ignore_ctrl_c_on(client)
             yield client.get_executor()
     else:
         with Client(scheduler) as client:
