@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from nasbench_meta.atomic import atomic_path, remove_abandoned
 from nasbench_meta.paths import benchmark_path
 
 FORMAT = "nasbench-meta benchmark"
@@ -90,47 +90,11 @@ class BenchmarkContent:
 
 def write_benchmark(content: BenchmarkContent, path: Path) -> Path:
     """Write atomically: a temporary file in the same directory, then a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    _remove_abandoned(path)
-    try:
-        with h5py.File(tmp, "w", track_order=True) as f:
-            _write_content(f, content)
-            f.attrs["complete"] = True  # last: a file without it was never finished
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def _remove_abandoned(path: Path) -> None:
-    """Delete temporaries of ``path`` that killed builds left behind (each is a benchmark's size).
-    One is abandoned when no process holds HDF5's write lock on it and it is over an hour old:
-    PIDs in names mean nothing to another host sharing the directory."""
-    for tmp in path.parent.glob(f".{path.name}.tmp-*"):
-        try:
-            if time.time() - tmp.stat().st_mtime > 3600 and not _locked(tmp):
-                tmp.unlink()
-        except OSError:
-            pass  # someone else's, or gone already: not this build's business
-
-
-def _locked(path: Path) -> bool:
-    """Whether a process holds a lock on ``path`` (HDF5 locks the files it writes)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: an open file cannot be deleted there anyway
-        return False
-    with open(path, "rb") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(f, fcntl.LOCK_UN)
-    return False
+    remove_abandoned(path)   # what builds killed earlier left behind
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:
+        _write_content(f, content)
+        f.attrs["complete"] = True  # last: a file without it was never finished
+    return Path(path)
 
 
 def _creation_time() -> str:

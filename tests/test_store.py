@@ -97,7 +97,7 @@ def test_a_build_removes_what_killed_builds_left_behind(tmp_path):
     import os
     import time
 
-    abandoned, recent = tmp_path / ".nas-bench-graph.h5.tmp-123", tmp_path / ".nas-bench-graph.h5.tmp-456"
+    abandoned, recent = tmp_path / ".nas-bench-graph.h5.0123ab.tmp", tmp_path / ".nas-bench-graph.h5.4567cd.tmp"
     abandoned.write_bytes(b"half a benchmark")
     hours_ago = time.time() - 2 * 3600
     os.utime(abandoned, (hours_ago, hours_ago))

@@ -32,6 +32,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from nasbench_meta.atomic import atomic_path
 from nasbench_meta.harness.train import CURVES, SeedRun
 from nasbench_meta.paths import data_root
 
@@ -234,26 +235,10 @@ class RunsStore:
         ids = zip(*(old[name] for name in ("key", "task", "seed", "epochs", "precision")))
         # rows of these runs come from the failed append itself: they are written again below
         keep = [i for i, (k, t, s, e, p) in enumerate(ids) if (int(k), str(t), int(s), int(e), str(p)) not in fresh]
-        # A temporary sibling, renamed over the file once whole (by name, not atomic_file:
-        # HDF5 reads back what it writes, and atomic_file's file is write-only).
-        target = self.path.resolve() if self.path.is_symlink() else self.path   # a link keeps its target
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        try:
-            with h5py.File(tmp, "w") as f:
-                self._create(f)
-                _extend(f["runs"], {name: [values[i] for i in keep] for name, values in old.items()})
-                _extend(f["runs"], columns)
-            if target.exists():
-                os.chmod(tmp, target.stat().st_mode & 0o777)   # the file's own permissions
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_path(self.path) as tmp, h5py.File(tmp, "w") as f:
+            self._create(f)
+            _extend(f["runs"], {name: [values[i] for i in keep] for name, values in old.items()})
+            _extend(f["runs"], columns)
 
     def done(self) -> set[RunId]:
         """Ids (key, task, seed, epochs, precision) of the stored runs (reads the whole file: a
