@@ -17,6 +17,7 @@ benchmark, the oracle or any test score. A complete method in a few lines::
 """
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -169,7 +170,11 @@ class Method(ABC):
         return {}
 
     def metadata(self, spec: str) -> dict[str, Any]:
-        config = {key: Path(value).name if key in self.local_files and value else value
-                  for key, value in self.config.items()}
         return {"name": self.name or type(self).__name__, "version": str(self.version),
-                "spec": spec, "config": config}
+                "spec": spec, "config": portable_config(self.config, self.local_files)}
+
+
+def portable_config(config: dict[str, Any], local_files: Sequence[str]) -> dict[str, Any]:
+    """``config`` as results record it: options naming local files reduced to the file's name."""
+    return {key: Path(value).name if key in local_files and isinstance(value, (str, os.PathLike)) and value
+            else value for key, value in config.items()}

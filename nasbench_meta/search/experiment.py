@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from nasbench_meta.paths import data_root
 from nasbench_meta.plugins import class_spec
 from nasbench_meta.search import results as results_io
-from nasbench_meta.search.api import Method
+from nasbench_meta.search.api import Method, portable_config
 from nasbench_meta.search.registry import make_method, method_class
 from nasbench_meta.search.runner import check_batch_size, check_budget, run_search
 from nasbench_meta.seeds import check_seed, check_seed_list
@@ -93,10 +93,8 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
 
 def _resume(fresh: dict[str, Any], path: Path, local_files: Sequence[str] = ()) -> dict[str, Any]:
     old = results_io.load(path)
-    config = old["method"].get("config") or {}
-    for key in local_files:  # files written before these were recorded by name held the full path
-        if isinstance(config.get(key), str):
-            config[key] = Path(config[key]).name
+    # files written before local files were recorded by name hold their full paths
+    old["method"]["config"] = portable_config(old["method"].get("config") or {}, local_files)
     for field in ("method", "benchmark", "task", "budget"):
         if old[field] != fresh[field]:
             raise ValueError(f"{path} holds results with a different {field} ({old[field]} vs {fresh[field]}); "
