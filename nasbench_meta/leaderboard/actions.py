@@ -87,7 +87,7 @@ def check_all(boards_dir: "PathLike | None" = None, root: "PathLike | None" = No
         for entry in tqdm(entries, desc=f"checking {store.benchmark}/{store.board}", unit="entry",
                           disable=not progress, leave=False):
             report[f"{store.benchmark}/{store.board}/{entry.id}"] = _entry_problems(entry, b)
-        stale = stale_pages(store)
+        stale = stale_pages(store, entries)
         if stale:
             report[f"{store.benchmark}/{store.board}/pages"] = [
                 f"{name} does not show the board's entries as they are; run `nasbench-meta leaderboard render`"
@@ -110,10 +110,11 @@ def _entry_problems(entry: Entry, bench: "Benchmark") -> list[str]:
     return problems
 
 
-def stale_pages(store: BoardStore) -> list[str]:
-    """The board's pages (README.md, index.html) that differ from a fresh render of its entries,
-    e.g. after an interrupted submit; plots are left out (their bytes vary with matplotlib)."""
-    fresh = render_board(store.benchmark, store.board, store.entries())
+def stale_pages(store: BoardStore, entries: "Sequence[Entry] | None" = None) -> list[str]:
+    """The board's pages (README.md, index.html) that differ from a fresh render of its entries
+    (``store.entries()`` unless given), e.g. after an interrupted submit; plots are left out
+    (their bytes vary with matplotlib)."""
+    fresh = render_board(store.benchmark, store.board, store.entries() if entries is None else entries)
     return [name for name in ("README.md", "index.html")
             if not (store.dir / name).is_file() or (store.dir / name).read_bytes() != fresh[name]]
 
