@@ -5,7 +5,8 @@ recorded as a seed it is not, so both are refused with an error that says what t
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -35,3 +36,18 @@ def check_seed_list(seeds: Iterable[Any], what: str = "seeds") -> list[int]:
     if repeated:
         raise ValueError(f"{what} lists seed(s) {repeated} more than once; each seed is one run")
     return checked
+
+
+@contextmanager
+def torch_random_stream(seed: "int | None" = None) -> Iterator[None]:
+    """Torch's global random stream for the block only, seeded with ``seed`` (None: as it is): the
+    caller's state (CPU and every CUDA device) is restored afterwards, so training, fitting or
+    loading never shifts a user's own torch random numbers. Inside the block the stream is the one
+    ``torch.manual_seed(seed)`` gives, so results are the same as seeding globally."""
+    import torch  # here: seeds are checked in places that never touch torch
+
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield

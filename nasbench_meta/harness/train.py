@@ -31,7 +31,7 @@ import nasbench_meta
 from nasbench_meta.harness.batched import BatchedNet, GraphContext, check_precision
 from nasbench_meta.harness.models import NasBenchGraphNet, build_model, canonical_architecture
 from nasbench_meta.harness.protocol import DATASET_SHAPES
-from nasbench_meta.seeds import check_seed_list
+from nasbench_meta.seeds import check_seed_list, torch_random_stream
 from nasbench_meta.spaces import Architecture
 
 
@@ -192,16 +192,6 @@ def deterministic_kernels(device: torch.device) -> Iterator[None]:
         cudnn.deterministic, cudnn.benchmark = before[2], before[3]
 
 
-@contextmanager
-def own_random_stream() -> Iterator[None]:
-    """Torch's global random state for the duration only: training seeds it (``seeded_model``
-    reseeds the CPU and every CUDA device; the naive loop's dropout draws from it), and a caller's
-    own streams must come out as they went in."""
-    gpus = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=gpus):
-        yield
-
-
 def _make_optimizer(params, protocol) -> torch.optim.Optimizer:
     cls = torch.optim.Adam if protocol.optimizer == "Adam" else torch.optim.SGD
     return cls(params, lr=protocol.lr, weight_decay=protocol.weight_decay)
@@ -246,7 +236,7 @@ def train_seeds(arch: "Architecture | str | int", task: str, data: Data, seeds: 
     check_data(task, data)
     device = check_device(device)
     check_precision(precision)
-    with own_random_stream(), deterministic_kernels(device):
+    with torch_random_stream(), deterministic_kernels(device):
         return _train_batched(arch, task, data, seeds, device, epochs, ctx, stop_diverged,
                               precision)
 
@@ -327,7 +317,7 @@ def train_naive(arch: "Architecture | str | int", task: str, data: Data, seed: i
     arch = canonical_architecture(arch)
     check_data(task, data)
     device = check_device(device)
-    with own_random_stream(), deterministic_kernels(device):
+    with torch_random_stream(), deterministic_kernels(device):
         return _train_one(arch, task, data, seed, device, epochs)
 
 

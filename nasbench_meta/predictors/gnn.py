@@ -6,9 +6,6 @@ architectures directly, with no per-step graph batching.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
-
 import numpy as np
 import torch
 from torch import nn
@@ -20,19 +17,6 @@ from nasbench_meta.spaces import SearchSpace
 
 def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-@contextmanager
-def local_rng(seed: "int | None") -> Iterator[None]:
-    """Torch's global random stream for the block only, seeded with ``seed`` (None: as it is): the
-    caller's state (CPU and every CUDA device) is restored afterwards, so fitting, predicting or
-    loading a predictor never shifts a user's own torch random numbers. Inside the block the
-    stream is the one ``torch.manual_seed(seed)`` gives, so results are the same as seeding globally."""
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=devices):
-        if seed is not None:
-            torch.manual_seed(seed)
-        yield
 
 
 def dense_graphs(space: SearchSpace, keys: np.ndarray, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,9 +19,9 @@ from torch import nn
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.predictors.base import Predictor
 from nasbench_meta.predictors.features import rank_normalise, source_ranks
-from nasbench_meta.predictors.gnn import (GINEncoder, dense_graphs, device, load_numpy_state, local_rng,
-                                          state_to_numpy)
+from nasbench_meta.predictors.gnn import GINEncoder, dense_graphs, device, load_numpy_state, state_to_numpy
 from nasbench_meta.predictors.registry import register
+from nasbench_meta.seeds import torch_random_stream
 
 
 class SetEncoder(nn.Module):
@@ -89,7 +89,7 @@ class GNNMeta(Predictor):
         self._ranks_t = torch.from_numpy(self._ranks).to(self._device)
 
     def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
-        with local_rng(seed):  # the caller's torch random stream is left as it was
+        with torch_random_stream(seed):  # the caller's torch random stream is left as it was
             self._train(bench, tasks, split=split, seed=seed)
 
     def _train(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
@@ -132,7 +132,7 @@ class GNNMeta(Predictor):
 
     def _load_state(self, state: dict[str, np.ndarray]) -> None:
         self._ranks = state["ranks"]
-        with local_rng(None):  # random initial weights, replaced by the saved ones: leave the caller's stream
+        with torch_random_stream(None):  # random initial weights, replaced by the saved ones: leave the caller's stream
             self._setup()
         load_numpy_state(self._model, {k[len("model/"):]: v for k, v in state.items() if k.startswith("model/")},
                          self._device)

@@ -29,8 +29,9 @@ from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.encodings import bag_of_values, one_hot
 from nasbench_meta.predictors.base import SPLITS, Predictor
 from nasbench_meta.predictors.features import rank_normalise, source_ranks
-from nasbench_meta.predictors.gnn import device, load_numpy_state, local_rng, state_to_numpy
+from nasbench_meta.predictors.gnn import device, load_numpy_state, state_to_numpy
 from nasbench_meta.predictors.registry import register
+from nasbench_meta.seeds import torch_random_stream
 
 # log of (head-covariance weight a, isotropic weight b, one-hot amplitude s, length scale l, noise)
 _START = np.log([1.0, 0.01, 0.01, 8.0, 0.01])
@@ -64,7 +65,7 @@ class FeatureNet(nn.Module):
 
 def train_feature_net(inputs: torch.Tensor, targets: np.ndarray, config: dict, seed: int) -> FeatureNet:
     """Multi-task regression of the source ranks ``targets`` (N, T) from ``inputs`` (N, F)."""
-    with local_rng(seed):  # the caller's torch random stream is left as it was
+    with torch_random_stream(seed):  # the caller's torch random stream is left as it was
         return _train_feature_net(inputs, targets, config, seed)
 
 
@@ -242,7 +243,7 @@ class MetaGP(Predictor):
     def _load_state(self, state: dict[str, np.ndarray]) -> None:
         inputs, onehot = self._inputs()
         tasks = state["net/heads.bias"].shape[0]
-        with local_rng(None):  # random initial weights, replaced by the saved ones: leave the caller's stream
+        with torch_random_stream(None):  # random initial weights, replaced by the saved ones: leave the caller's stream
             self._net = FeatureNet(inputs.shape[1], self.config["hidden"], self.config["features"], tasks)
         load_numpy_state(self._net, {k[len("net/"):]: v for k, v in state.items() if k.startswith("net/")},
                          torch.device("cpu"))

@@ -111,7 +111,8 @@ class GINSingleTask(_SingleTask):
     def _predict(self, rows, support_rows, support_scores):
         import torch
 
-        from nasbench_meta.predictors.gnn import dense_graphs, device, local_rng
+        from nasbench_meta.predictors.gnn import dense_graphs, device
+        from nasbench_meta.seeds import torch_random_stream
 
         dev = device()
         if getattr(self, "_graphs", None) is None:  # every architecture once, reused across predictions
@@ -124,7 +125,7 @@ class GINSingleTask(_SingleTask):
                          dtype=torch.float32, device=dev)
         preds = []
         for m in range(int(self.config["n_models"])):  # n_models > 1: a deep ensemble
-            with local_rng(self._seed + m):  # the caller's torch random stream is left as it was
+            with torch_random_stream(self._seed + m):  # the caller's torch random stream is left as it was
                 preds.append(self._train_and_predict(x, adj, k, y))
         return np.mean(preds, axis=0) * support_scores.std() + support_scores.mean()
 
