@@ -112,13 +112,10 @@ class Benchmark:
 
     def row(self, arch: Any) -> int:
         """Row of an architecture (object, string or key) in every metric array."""
-        if isinstance(arch, (bool, np.bool_, float, np.floating)):
-            raise UnknownArchitectureError(f"an architecture is a key, a \"links|ops\" string or an "
-                                           f"Architecture, got {arch!r}")
         self.row_map()
-        if isinstance(arch, (int, np.integer)) and int(arch) in self._row_of:
+        if isinstance(arch, (int, np.integer)) and not isinstance(arch, bool) and int(arch) in self._row_of:
             return self._row_of[int(arch)]
-        key = self.space.key(arch)  # raises a clear error for anything outside the space
+        key = self.space.key(arch)  # a clear error for anything outside the space, bools and floats too
         try:
             return self._row_of[key]
         except KeyError:

@@ -93,6 +93,7 @@ class SearchOracle:
         The search runner's inner loop: one dict lookup per canonical int key.
         """
         score_of, seen, history, out = self._score_of, self._seen, self.history, []
+        new = tuple.__new__  # Observation(...) through its Python-level __new__ costs twice as much
         for arch in archs:
             key = arch if type(arch) is int else self._key(arch)
             score = score_of.get(key)
@@ -100,14 +101,14 @@ class SearchOracle:
                 key = self._covered_key(key)
                 score = score_of[key]
             if key in seen:
-                obs = Observation(key, score, 0.0, True)
+                obs = new(Observation, (key, score, 0.0, True))
             else:
                 if self.budget is not None and len(seen) >= self.budget:
                     raise BudgetExhaustedError(f"budget of {self.budget} queries on {self.task} is spent")
                 cost = 0.0 if self._cost is None else float(self._cost[self._rows[key]])
                 seen.add(key)
                 self.total_cost += cost
-                obs = Observation(key, score, cost, False)
+                obs = new(Observation, (key, score, cost, False))
             history.append(obs)  # on record at once: what was revealed stays if a later one fails
             out.append(obs)
         return out

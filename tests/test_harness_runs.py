@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from dataclasses import replace
 
@@ -180,7 +182,7 @@ def test_a_job_refuses_bad_seeds_and_keys_with_a_clear_message():
         Job(ARCHS[0], "cora", (1, 1))
     with pytest.raises(UnknownArchitectureError, match="key 10 is not canonical; the same architecture has key 1"):
         Job(10, "cora", (0,))
-    with pytest.raises(TypeError, match="got True"):
+    with pytest.raises(UnknownArchitectureError, match="True is not an architecture"):
         Job(True, "cora", (0,))
     # checked when the job is made, not in a worker after it was dispatched
     with pytest.raises(TypeError, match="whole number of epochs"):
@@ -263,3 +265,24 @@ def test_another_live_writer_is_refused(tmp_path):
     with pytest.raises(OSError, match="is appending to"):
         store.append([_fake_run(ARCHS[1])])
     assert len(store.table()) == 1
+
+
+def test_a_rewrite_keeps_what_else_the_file_holds_and_clears_old_temporaries(tmp_path):
+    store = RunsStore(tmp_path / "runs.h5")
+    store.append([_fake_run(ARCHS[0])])
+    with h5py.File(store.path, "a") as f:   # what a user may have added beside the runs
+        f.attrs["project"] = "ablation-7"
+        f["runs"].attrs["note"] = "cluster A"
+        f.create_dataset("extra/notes", data=np.arange(3))
+    stale = tmp_path / ".runs.h5.0123456789ab.tmp"   # a rewrite killed two hours ago
+    stale.write_bytes(b"half a file")
+    os.utime(stale, (time.time() - 7200,) * 2)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    (tmp_path / ".runs.h5.appending").write_text(str(child.pid))   # an append whose process is gone
+    assert store.append([_fake_run(ARCHS[1])]) == 1   # goes through the rewrite
+    with h5py.File(store.path, "r") as f:
+        assert f.attrs["project"] == "ablation-7" and f["runs"].attrs["note"] == "cluster A"
+        assert f["extra/notes"][:].tolist() == [0, 1, 2]
+    assert store.table().key.tolist() == ARCHS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.h5"]

@@ -15,7 +15,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Sequence
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from nasbench_meta.harness.data import check_task_data, load_task
@@ -31,8 +30,6 @@ from nasbench_meta.workers import exit_with_parent, ignore_ctrl_c_on
 
 def _canonical_key(arch: "Architecture | str | int") -> int:
     """The table key of any spelling of an architecture (a key, ``"links|ops"``, an isomorphic form)."""
-    if isinstance(arch, (bool, np.bool_)):   # an int to Python, but never meant as key 0 or 1
-        raise TypeError(f"an architecture must be a table key or 'links|ops', got {arch!r}")
     return canonical_architecture(arch).key
 
 

@@ -32,7 +32,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from nasbench_meta.atomic import atomic_path
+from nasbench_meta.atomic import atomic_path, remove_abandoned
 from nasbench_meta.harness.train import CURVES, SeedRun
 from nasbench_meta.paths import data_root
 
@@ -65,6 +65,19 @@ def _column(g: h5py.Group, name: str, n: int) -> np.ndarray:
     if name not in g:
         return np.full(n, _ADDED[name], dtype=object)
     return g[name].asstr()[:n] if _COLUMNS[name] is _STR else g[name][:n]
+
+
+def _copy_extras(src: h5py.File, dst: h5py.File) -> None:
+    """What a user added to a runs file besides the runs (attributes, other groups or datasets),
+    so that a rewrite loses nothing; the runs' own columns are written by the caller."""
+    for name, value in src.attrs.items():
+        if name not in dst.attrs:
+            dst.attrs[name] = value
+    for name, value in src["runs"].attrs.items():
+        dst["runs"].attrs[name] = value
+    for name in src:
+        if name != "runs":
+            src.copy(src[name], dst, name=name)
 
 
 def _extend(g: h5py.Group, columns: dict[str, list]) -> None:
@@ -229,14 +242,18 @@ class RunsStore:
         """Replace the file by a new one holding its complete runs plus ``columns``; atomic, so
         a failure (or another kill) leaves the old file as it was."""
         with self._reading() as g:
-            n = 0 if g is None else _complete_rows(g)
+            stored, n = g is not None, 0 if g is None else _complete_rows(g)
             old = {name: list(_column(g, name, n)) if n else [] for name in _COLUMNS}
             old.update({name: list(g[name][:n]) if n else [] for name in CURVES})
         ids = zip(*(old[name] for name in ("key", "task", "seed", "epochs", "precision")))
         # rows of these runs come from the failed append itself: they are written again below
         keep = [i for i, (k, t, s, e, p) in enumerate(ids) if (int(k), str(t), int(s), int(e), str(p)) not in fresh]
+        remove_abandoned(self.path)   # what an earlier rewrite, killed, left behind
         with atomic_path(self.path) as tmp, h5py.File(tmp, "w") as f:
             self._create(f)
+            if stored:
+                with h5py.File(self.path, "r") as src:   # closed before the new file replaces it
+                    _copy_extras(src, f)
             _extend(f["runs"], {name: [values[i] for i in keep] for name, values in old.items()})
             _extend(f["runs"], columns)
 

@@ -18,6 +18,7 @@ from nasbench_meta.harness.executors import Job, run_jobs
 from nasbench_meta.harness.protocol import get_protocol
 from nasbench_meta.harness.runs import RunsStore
 from nasbench_meta.harness.train import SeedRun
+from nasbench_meta.predictors.api import learnt_from
 from nasbench_meta.seeds import check_seed_list
 from nasbench_meta.spaces import UnknownArchitectureError
 
@@ -190,8 +191,9 @@ def _check_predictions_for(predictions: pd.Series, task: str) -> None:
     if made_for is not None and made_for != task:
         raise ValueError(f"the predictions are for task {made_for!r} (their attrs['task']), not {task!r}: "
                          f"predict {task} (e.g. predict_task(name, bench, {task!r}, ...)) to validate there")
-    sources = (predictions.attrs.get("fit_info") or {}).get("source_tasks") or []
-    if predictions.attrs.get("meta", True) and task in sources:   # single-task ones never read them
+    fit_info = predictions.attrs.get("fit_info")
+    if learnt_from(predictions.attrs.get("meta", True), fit_info, task):
+        sources = fit_info["source_tasks"]
         raise ValueError(f"the predictor was fitted on {task} itself (attrs['fit_info']['source_tasks'] = "
                          f"{list(sources)}), so validating it there measures what it memorised: fit it "
                          f"without {task} (fit_for_task / predict_task leave the target out)")

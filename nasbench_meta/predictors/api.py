@@ -38,12 +38,19 @@ def fit_for_task(name: "str | type[Predictor]", bench: Benchmark, task: str, *, 
     return get_predictor(name, **(config or {})).fit(bench, source_tasks_for(bench, task), split=split, seed=seed)
 
 
+def learnt_from(meta: bool, fit_info: "dict[str, Any] | None", task: str) -> bool:
+    """Whether a predictor (``meta``: it reads source tasks; ``fit_info``: what it was fitted on)
+    learnt from ``task``, so that its scores there would leak the target. Single-task predictors
+    never read their source tasks: nothing to leak."""
+    return bool(meta) and task in ((fit_info or {}).get("source_tasks") or [])
+
+
 def check_not_trained_on(predictor: Predictor, task: str) -> None:
     """Refuse to predict ``task`` with a predictor that learnt from it: its scores would leak the
     target (weighted-rank with cora among its sources ranks cora at Spearman 1.00 from K = 20, 0.27
-    without it). Single-task predictors never read their source tasks: nothing to leak."""
-    sources = (predictor.fit_info or {}).get("source_tasks", [])
-    if predictor.meta and task in sources:
+    without it)."""
+    if learnt_from(predictor.meta, predictor.fit_info, task):
+        sources = predictor.fit_info["source_tasks"]
         raise ValueError(f"{predictor.name} was fitted on {task} (source tasks {sources}); predicting it would "
                          f"leak the target. Fit one without it: fit_for_task({predictor.name!r}, bench, {task!r}, "
                          "seed=..., split=...), or call predictor.predict to score a source task on purpose")

@@ -247,9 +247,6 @@ class NasBenchGraphSpace(SearchSpace):
         return arch
 
     def key(self, arch: "Architecture | str | int") -> int:
-        if isinstance(arch, (bool, np.bool_)):   # an int to Python, never an architecture
-            raise UnknownArchitectureError(f"{arch!r} is not an architecture: pass a key, a \"links|ops\" string "
-                                           "or an Architecture")
         if isinstance(arch, Architecture):
             self._check_ops(arch)
             return arch.key
@@ -264,6 +261,9 @@ class NasBenchGraphSpace(SearchSpace):
 
     def parse(self, text: "str | int") -> Architecture:
         """Parse ``"0,0,1,2|gat,gcn,sage,gcn"`` or an integer table key."""
+        if isinstance(text, (bool, np.bool_)):   # an int to Python, never an architecture
+            raise UnknownArchitectureError(f"{text!r} is not an architecture: pass a key, a \"links|ops\" string "
+                                           "or an Architecture")
         if isinstance(text, (int, np.integer)) or str(text).strip().isdigit():
             return self.architecture(int(text))
         try:
