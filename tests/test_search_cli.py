@@ -256,6 +256,32 @@ def test_an_error_in_a_users_method_shows_where(bench_root: Path, tmp_path: Path
     assert "Traceback" not in capsys.readouterr().err     # our own errors stay one line
 
 
+FAILS_ON_SEED_2 = '''
+from nasbench_meta.search import Method
+
+
+class FailsOnSeed2(Method):
+    name = "fails-on-seed-2"
+
+    def ask(self, n):
+        if self.rng.bit_generator.seed_seq.entropy == 2:
+            raise RuntimeError("boom on seed 2")
+        return self.problem.sample(self.rng, n, exclude=self.scores).tolist()
+'''
+
+
+def test_a_seed_that_fails_in_a_worker_keeps_the_others_and_shows_where(bench_root: Path, tmp_path: Path,
+                                                                         capsys) -> None:
+    path, out = tmp_path / "fails.py", tmp_path / "f.json"
+    path.write_text(FAILS_ON_SEED_2)
+    assert main(["search", "run", "--method", f"{path}:FailsOnSeed2", "--task", "cora", "--budget", "5",
+                 "--seeds", "6", "--workers", "2", "--out", str(out), "--root", str(bench_root)]) == 2
+    # the worker's traceback comes back as text: the user's line is still named
+    assert f"error in your code ({path}:10): RuntimeError: boom on seed 2" in capsys.readouterr().err
+    kept = {run["seed"] for run in load(out)["runs"]}
+    assert {0, 1} <= kept and 2 not in kept   # started before the failure: finished and kept
+
+
 def test_the_readmes_method_example_runs(bench_root: Path, tmp_path: Path) -> None:
     readme = Path(__file__).resolve().parents[1] / "README.md"
     if not readme.is_file():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 import sysconfig
 import traceback
@@ -66,12 +67,17 @@ def _user_code_frame(exc: BaseException) -> "str | None":
     """'file:line' of the innermost frame of ``exc`` outside nasbench-meta, Python and installed
     packages (a user's own plugin), or None."""
     ours = (str(Path(__file__).resolve().parents[1]), *sysconfig.get_paths().values())
+    frames = [(frame.f_code.co_filename, line) for frame, line in traceback.walk_tb(exc.__traceback__)]
+    # an error raised in a worker process comes back with its traceback as text (process pools)
+    frames += [(name, int(line)) for name, line in _REMOTE_FRAME.findall(str(getattr(exc.__cause__, "tb", "")))]
     found = None
-    for frame, line in traceback.walk_tb(exc.__traceback__):
-        name = frame.f_code.co_filename
+    for name, line in frames:
         if not name.startswith("<") and not str(Path(name).resolve()).startswith(ours):
             found = f"{name}:{line}"
     return found
+
+
+_REMOTE_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+)', re.MULTILINE)
 
 
 if __name__ == "__main__":

@@ -115,8 +115,24 @@ def _map(bench: "Benchmark", job: dict[str, Any], seeds: list[int], workers: int
                          "module or file and pass 'module:Class' or 'file.py:Class', or use workers=1")
     with (_borrowed(executor) if executor is not None else open_executor(workers, scheduler)) as pool:
         futures = [pool.submit(_run_seed_in_worker, str(bench.path), bench.name, job, s) for s in seeds]
-        for future in cf.as_completed(futures):
+        yield from _finished_then_first_error(futures)
+
+
+def _finished_then_first_error(futures: "list[cf.Future]") -> Iterator[dict[str, Any]]:
+    """Results as they finish; after a failure, seeds not started are cancelled and those already
+    running still finish and are kept, then the first error is raised."""
+    error: "BaseException | None" = None
+    for future in cf.as_completed(futures):
+        if future.cancelled():
+            continue
+        if future.exception() is None:
             yield future.result()
+        elif error is None:
+            error = future.exception()
+            for other in futures:
+                other.cancel()
+    if error is not None:
+        raise error
 
 
 @contextmanager
