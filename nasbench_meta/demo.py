@@ -20,6 +20,7 @@ import pandas as pd
 
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.datasets import describe, ensure_built
+from nasbench_meta.seeds import check_seed, check_seed_list
 
 
 @dataclass
@@ -66,6 +67,7 @@ def stage_predictors(bench: Benchmark, config: DemoConfig) -> dict[str, Any]:
 def stage_harness(bench: Benchmark, predictions: pd.Series, config: DemoConfig) -> "pd.DataFrame | None":
     from nasbench_meta.harness.data import TaskDataError, check_task_data
     from nasbench_meta.harness.validate import demo_train_best
+    from nasbench_meta.predictors import unmeasured
 
     _banner(3, f"training the predicted-best {config.holdout} architecture for real "
                f"(seeds {', '.join(map(str, config.train_seeds))})")
@@ -74,8 +76,7 @@ def stage_harness(bench: Benchmark, predictions: pd.Series, config: DemoConfig) 
     except TaskDataError as exc:
         print(f"    skipped: {exc}")
         return None
-    unseen = predictions[~predictions.index.isin(predictions.attrs.get("support_keys", []))]
-    best = unseen.sort_values(ascending=False, kind="stable").head(1)
+    best = unmeasured(predictions).sort_values(ascending=False, kind="stable").head(1)
     return demo_train_best(bench, config.holdout, best, seeds=config.train_seeds, data_root=config.data_root)
 
 
@@ -103,7 +104,23 @@ def stage_leaderboards(bench: Benchmark, search: dict[str, Any], config: DemoCon
     return demo_stage(submissions, out_dir=config.out_dir, bench=bench, root=config.root)
 
 
+def check_config(config: DemoConfig) -> None:
+    """What can be checked before the benchmark is built: a bad option fails now, not minutes in."""
+    from nasbench_meta.predictors import predictor_class
+
+    check_seed(config.seed)
+    check_seed_list(config.train_seeds)
+    if isinstance(config.shots, bool) or not isinstance(config.shots, int) or config.shots < 0:
+        raise ValueError(f"shots must be a whole number of measured architectures >= 0, got {config.shots!r}")
+    cls = predictor_class(config.predictor)   # unknown name: a LookupError listing the predictors
+    if cls.min_support > 0:
+        raise ValueError(f"the demo shows zero-shot predictions, which {cls.name} cannot make (it needs at least "
+                         f"{cls.min_support} measured architectures); choose a meta-trained predictor such as "
+                         f"{DemoConfig.predictor}")
+
+
 def run_demo(config: DemoConfig) -> dict[str, Any]:
+    check_config(config)
     out: dict[str, Any] = {}
     steps = [
         ("dataset", lambda: stage_dataset(config)),

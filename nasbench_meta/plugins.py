@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 
@@ -16,6 +17,17 @@ def class_spec(cls: type) -> str:
     module = sys.modules.get(cls.__module__)
     where = getattr(module, "__file__", None) if cls.__module__.startswith(_FILE_MODULE_PREFIX) else None
     return f"{where or cls.__module__}:{cls.__qualname__}"
+
+
+def code_digest(cls: type) -> "str | None":
+    """A digest of the source file of a user's class (None for nasbench-meta's own, whose
+    ``version`` says when they change): results cached for a user's class are stale once its code changes."""
+    if cls.__module__.split(".")[0] == "nasbench_meta":
+        return None
+    try:
+        return hashlib.sha256(Path(inspect.getsourcefile(cls)).read_bytes()).hexdigest()[:12]
+    except (TypeError, OSError):   # defined interactively: no file to read
+        return None
 
 
 def load_class(spec: str, base: type, what: str) -> type:

@@ -21,3 +21,27 @@ def test_demo_runs_every_stage(bench_root, planetoid_root, tmp_path):
     assert "measured val" in result.stdout  # the predicted-best architecture was trained
     assert (tmp_path / "out" / "search" / "cora-regret_test.png").exists()
     assert (tmp_path / "out" / "leaderboards" / "nas-bench-graph" / "nas" / "index.html").exists()
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"predictor": "xgb"}, ValueError, "the demo shows zero-shot predictions, which xgb cannot make"),
+    ({"predictor": "nope"}, LookupError, "unknown predictor 'nope'"),
+    ({"train_seeds": (0, 0)}, ValueError, "more than once"),
+    ({"train_seeds": (-1,)}, ValueError, "seed must be from 0"),
+    ({"shots": -3}, ValueError, "shots must be a whole number"),
+])
+def test_demo_options_are_checked_before_any_stage(tmp_path, options, error, message):
+    from nasbench_meta.demo import DemoConfig, run_demo
+
+    root = tmp_path / "home"   # nothing is built there: the check comes first
+    with pytest.raises(error, match=message):
+        run_demo(DemoConfig(root=root, out_dir=tmp_path / "out", **options))
+    assert not root.exists() and not (tmp_path / "out").exists()
+
+
+def test_demo_train_seeds_are_seeds_on_the_command_line(capsys):
+    from nasbench_meta.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["demo", "--train-seeds", "-1"])
+    assert "a seed must be from 0" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from nasbench_meta.harness.executors import LocalExecutor
 from nasbench_meta.harness.runs import RunsStore
 from nasbench_meta.harness.train import default_device, train_naive, train_seeds
 from nasbench_meta.harness.validate import compare_with_table, validate_predictions
+from nasbench_meta.predictors.base import UnknownOptionError
 from nasbench_meta.spaces import UnknownArchitectureError
 
 
@@ -248,3 +249,36 @@ def test_validate_predictions_refuses_predictions_it_cannot_judge(bench, planeto
         validate_predictions(bench, "cora", predictions, top=1, seeds=[0], data_root=planetoid_root,
                              store=RunsStore(runs), epochs=1, executor=_NoTraining(), progress=False)
     assert not runs.exists()
+
+
+def test_validate_predictions_leaves_out_the_support_architectures(bench, planetoid_root, tmp_path):
+    predictions = _predictions("cora", ["pubmed"])
+    predictions.attrs["support_keys"] = [88881]   # measured: the predictor was given its table score
+    handed = []
+
+    class Recording(LocalExecutor):
+        def run(self, jobs):
+            handed.extend(job.key for job in jobs)
+            return iter(())
+
+    df, _ = validate_predictions(bench, "cora", predictions, top=1, seeds=[0], data_root=planetoid_root,
+                                 store=RunsStore(tmp_path / "r.h5"), epochs=1, executor=Recording(), progress=False)
+    assert handed == [88887] and df.index.tolist() == [88887]
+
+
+def test_validate_takes_a_trained_predictor_file_and_options(bench_root, planetoid_root, tmp_path, capsys):
+
+    model = tmp_path / "wr.npz"
+    assert main(["predictors", "train", "--predictor", "weighted-rank", "--holdout", "cora", "--seed", "3",
+                 "--root", str(bench_root), "--out", str(model)]) == 0
+    capsys.readouterr()
+    common = ["--task", "cora", "--top", "1", "--shots", "20", "--seed", "0", "--seeds", "0", "--epochs", "1",
+              "--json", *_common(bench_root, planetoid_root, tmp_path / "r.h5")]
+    assert _main(["harness", "validate", "--model", str(model), *common]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert summary["predictor"] == "weighted-rank" and summary["predictor_seed"] == 3
+    assert summary["predictor_file"] == str(model) and summary["measured"] == 1
+    with pytest.raises(ValueError, match="--config does not apply to --model"):
+        _main(["harness", "validate", "--model", str(model), "--config", '{"temperature": 0.1}', *common])
+    with pytest.raises(UnknownOptionError, match="has no option"):
+        _main(["harness", "validate", "--predictor", "weighted-rank", "--config", '{"bogus": 1}', *common])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -231,3 +232,92 @@ def test_demo_stage_prints_zero_and_few_shot_predictions(bench):
     assert set(result["predictions"]) == {0, 20}
     assert len(result["predictions"][20]) == len(bench.task_keys("cora"))
     assert result["metrics"][20]["valid"]["spearman"] > 0.1
+
+
+def test_a_users_predictor_edited_since_its_cached_evaluation_is_evaluated_again(bench, tmp_path, monkeypatch):
+    builtins = dict(registry.PREDICTORS)
+    monkeypatch.setattr(registry, "PREDICTORS", dict(builtins))
+    path = tmp_path / "mine.py"
+    path.write_text(USER_PREDICTOR)
+    run = dict(holdouts=["citeseer"], shots=[0], seeds=[0], fit_seed=0, cache_dir=tmp_path / "cache", progress=False)
+    first = evaluate(bench, f"{path}:MostSkips", **run).table
+    path.write_text(USER_PREDICTOR.replace("float)", "float) * -1"))   # same name and version, new code
+    monkeypatch.setattr(registry, "PREDICTORS", dict(builtins))        # as a new process would load it
+    for name in [n for n in sys.modules if n.startswith("nasbench_meta_user_")]:
+        monkeypatch.delitem(sys.modules, name)
+    again = evaluate(bench, f"{path}:MostSkips", **run).table
+    spearman = [t.query("split == 'valid' and metric == 'spearman'").value.item() for t in (first, again)]
+    assert spearman[1] == pytest.approx(-spearman[0]) and spearman[0] != 0
+
+
+def test_a_cache_without_predictions_does_not_serve_a_run_that_stores_them(bench, tmp_path):
+    run = dict(holdouts=["cora"], shots=[0, 10], seeds=[0], fit_seed=0, cache_dir=tmp_path, progress=False)
+    bare = evaluate(bench, "mean-rank", store_predictions=False, **run).payload
+    assert all("query_ranks" not in r for r in bare["runs"])
+    full = evaluate(bench, "mean-rank", **run).payload
+    assert rescore(full, bench) == []                      # re-scorable: the ranks were computed, not reused
+    lean = evaluate(bench, "mean-rank", store_predictions=False, **run).payload
+    assert all("query_ranks" not in r for r in lean["runs"])   # the full cache serves it, minus the ranks
+
+
+@pytest.mark.parametrize("predictor, holdouts, shots, message", [
+    ("xgb", ["cora"], [0], "xgb needs at least 2 support architectures and every K given"),
+    ("mean-rank", ["cora"], [26206], "K = 26206 is not possible: K must be from 0 to 26204"),
+    ("mean-rank", ["cora"], [-5], "K = -5 is not possible"),
+    ("mean-rank", ["cora"], [2.0], "must be a whole number, got 2.0"),
+    ("mean-rank", ["all", "cora"], [0], "'all' already means every complete task"),
+])
+def test_evaluation_refuses_impossible_shots_before_any_fit(bench, monkeypatch, predictor, holdouts, shots, message):
+    import nasbench_meta.predictors.evaluation as evaluation
+
+    monkeypatch.setattr(evaluation, "_run_holdout", lambda *a, **k: pytest.fail("fitted before checking"))
+    with pytest.raises(ValueError, match=message):
+        evaluate(bench, predictor, holdouts=holdouts, shots=shots, seeds=[0], fit_seed=0, progress=False)
+
+
+def test_repeated_shots_are_evaluated_once(bench):
+    result = evaluate(bench, "mean-rank", holdouts=["cora"], shots=[10, 10, 0], seeds=[0], fit_seed=0, progress=False)
+    assert result.payload["shots"] == [10, 0] and len(result.payload["runs"]) == 2
+
+
+def test_outputs_that_cannot_be_written_fail_before_the_fit(bench_root, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    common = ["--root", str(bench_root)]
+    cases = [
+        (["predictors", "train", "--predictor", "weighted-rank", "--holdout", "cora", "--seed", "0",
+          "--out", str(tmp_path)], "--out must be a file path, not a directory"),
+        (["predictors", "train", "--predictor", "weighted-rank", "--holdout", "cora", "--seed", "0",
+          "--out", str(blocker / "p.npz")], f"cannot write --out {blocker / 'p.npz'}"),
+        (["predictors", "predict", "--predictor", "mean-rank", "--task", "cora", "--shots", "0", "--seed", "0",
+          "--csv", str(blocker / "x.csv")], "cannot write --csv"),
+        (["predictors", "evaluate", "--predictor", "mean-rank", "--holdout", "cora", "--seeds", "1",
+          "--out", str(blocker)], f"--out {blocker} is a file"),
+        (["predictors", "evaluate", "--predictor", "mean-rank", "--holdout", "cora", "--seeds", "1",
+          "--out", str(tmp_path / "ev"), "--stem", ""], "--stem is the start of the output file names"),
+        (["predictors", "predict", "--model", str(tmp_path / "m.npz"), "--task", "cora", "--shots", "0",
+          "--seed", "0", "--config", '{"bogus": 3}'], "--config does not apply to --model"),
+    ]
+    for argv, message in cases:
+        assert main(argv + common) == 2, argv
+        assert message in capsys.readouterr().err, argv
+    assert not (tmp_path / "ev").exists()   # refused before writing anything
+    csv = tmp_path / "new" / "p.csv"        # a missing folder is created, as for --out
+    assert main(["predictors", "predict", "--predictor", "mean-rank", "--task", "cora", "--shots", "20", "--seed", "0",
+                 "--csv", str(csv), "--json"] + common) == 0
+    shown = json.loads(capsys.readouterr().out)
+    table = pd.read_csv(csv)
+    assert table.support.sum() == 20 and not set(shown["support_keys"]) & {r["key"] for r in shown["top"]}
+
+
+def test_get_predictor_of_a_predictor_says_it_is_one_already():
+    with pytest.raises(TypeError, match="is already one"):
+        registry.get_predictor(registry.get_predictor("mean-rank"))
+
+
+@pytest.mark.parametrize("shots", [20.0, "20", None, True])
+def test_support_size_must_be_a_whole_number(bench, shots):
+    from nasbench_meta.predictors import sample_support
+
+    with pytest.raises(TypeError, match=f"shots must be a whole number of support architectures, got {shots!r}"):
+        sample_support(bench, "cora", shots=shots, seed=0)

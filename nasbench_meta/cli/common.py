@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,24 @@ def json_object(text: str, option: str = "--config") -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"{option} must be a JSON object such as '{{\"max_depth\": 4}}'")
     return value
+
+
+def writable_output(path: "str | Path", option: str, *, folder: bool = False, example: str = "results.json") -> Path:
+    """Check, before any work, that an output file (or ``folder``) can be written, creating nothing:
+    a file must not be a directory nor a folder a file, and the nearest existing directory on the
+    way must take new files (the writer makes the missing folders). Returns the path."""
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path} is a file; give a folder to write the outputs into")
+    if not folder and path.is_dir():
+        raise ValueError(f"{option} must be a file path, not a directory: {path} is a directory "
+                         f"(e.g. {option} {path / example})")
+    where = (path if folder else path.parent).absolute()
+    nearest = next(p for p in (where, *where.parents) if p.exists())
+    try:
+        if not nearest.is_dir():
+            raise NotADirectoryError(20, f"{nearest} is a file")
+        tempfile.TemporaryFile(dir=nearest).close()   # the one test that holds for every system and user
+    except OSError as exc:
+        raise ValueError(f"cannot write {option} {path}: {exc.strerror or exc}; choose a writable location") from None
+    return path

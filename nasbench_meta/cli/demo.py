@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--predictor", default=defaults.predictor, help="meta-trained predictor (default: %(default)s)")
     parser.add_argument("--shots", type=int, default=defaults.shots,
                         help="measured held-out architectures for the few-shot prediction (default: %(default)s)")
-    parser.add_argument("--train-seeds", type=int, nargs="+", default=list(defaults.train_seeds),
+    parser.add_argument("--train-seeds", type=seed_int, nargs="+", default=list(defaults.train_seeds),
                         help="seeds of the real training runs (default: %(default)s)")
     parser.add_argument("--data-root", default=None,
                         help="Planetoid root holding <Name>/raw (default: $NASBENCH_META_DATA or <data dir>/planetoid, where PyG "

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from nasbench_meta.benchmark import open_benchmark
-from nasbench_meta.cli.common import add_benchmark, add_json, add_root, positive_int, print_json, seed_int
+from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, positive_int, print_json, seed_int
 from nasbench_meta.harness.protocol import PRECISIONS
 
 
@@ -36,11 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_batch)
 
     p = sub.add_parser("validate", help="train a predictor's top-k and compare with table and measurement")
-    p.add_argument("--predictor", required=True, help="predictor name (see `predictors list`) or your own, as path/to/file.py:Class")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--predictor", help="fit this predictor on every other complete task: a name (see `predictors "
+                                           "list`) or your own, as path/to/file.py:Class")
+    group.add_argument("--model", help="a predictor file written by `predictors train` (trained without --task)")
+    p.add_argument("--config", default=None, help="JSON object of options for --predictor, e.g. '{\"n_estimators\": 100}'")
     p.add_argument("--top", type=positive_int, default=5, help="architectures to train (default: %(default)s)")
     p.add_argument("--shots", type=int, default=20,
                    help="support architectures of the task the predictor sees (default: %(default)s)")
-    p.add_argument("--seed", type=seed_int, required=True, help="seed of the predictor's fit and support draw")
+    p.add_argument("--seed", type=seed_int, required=True, help="seed of the support draw and of the predictor's fit (a --model keeps the seed it was fitted with)")
     _add_common(p)
     _add_executor(p)
     p.set_defaults(func=_validate)
@@ -188,14 +192,21 @@ def _batch(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from nasbench_meta.harness.data import check_task_data
     from nasbench_meta.harness.validate import validate_predictions
-    from nasbench_meta.predictors import predict_task
+    from nasbench_meta.predictors import load_predictor, predict_task, predict_with
 
     _check_options(args)
+    if args.model and args.config:
+        raise ValueError(f"--config does not apply to --model: {args.model} keeps the options it was trained with")
     bench = open_benchmark(args.benchmark, root=args.root)
     store = _store(args)
     check_task_data(args.task, args.data_root)   # before fitting the predictor
     # the predictor adapts from validation scores, as a search would see them
-    predictions = predict_task(args.predictor, bench, args.task, shots=args.shots, seed=args.seed, split="valid")
+    if args.model:
+        predictions = predict_with(load_predictor(args.model), bench, args.task, shots=args.shots, seed=args.seed,
+                                   split="valid")
+    else:
+        predictions = predict_task(args.predictor, bench, args.task, shots=args.shots, seed=args.seed, split="valid",
+                                   config=json_object(args.config) if args.config else None)
     executor = _executor(args)
     try:
         df, summary = validate_predictions(bench, args.task, predictions, top=args.top, seeds=args.seeds,
@@ -204,7 +215,8 @@ def _validate(args: argparse.Namespace) -> int:
                                            precision=args.precision)
     finally:
         executor.close()
-    summary.update(shots=args.shots, predictor_seed=args.seed, predictor_split="valid")
+    summary.update(shots=args.shots, support_seed=args.seed, predictor_seed=predictions.attrs["fit_info"]["seed"],
+                   predictor_split="valid", predictor_file=args.model)
     return _report(args, df, summary)
 
 

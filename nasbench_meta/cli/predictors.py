@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 from nasbench_meta.benchmark import open_benchmark
-from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, positive_int, print_json, seed_int
+from nasbench_meta.cli.common import (add_benchmark, add_json, add_root, json_object, positive_int, print_json, seed_int,
+                                     writable_output)
 from nasbench_meta.plugins import SPEC_HELP
 
 
@@ -108,6 +108,7 @@ def _train(args: argparse.Namespace) -> int:
     from nasbench_meta.predictors import get_predictor, source_tasks_for
 
     predictor = get_predictor(args.predictor, **_config(args))
+    writable_output(args.out, "--out", example="predictor.npz")   # before the fit, not after
     with open_benchmark(args.benchmark, args.root) as bench:
         sources = source_tasks_for(bench, args.holdout) if args.holdout else args.sources.split(",")
         predictor.fit(bench, sources, split=args.split, seed=args.seed)
@@ -125,7 +126,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     config = _config(args)
     if config and len(args.predictor) > 1:
         raise ValueError("--config applies to one predictor; evaluate one --predictor at a time with it")
-    out = Path(args.out)
+    if not args.stem or Path(args.stem).name != args.stem:
+        raise ValueError(f"--stem is the start of the output file names, without a folder (use --out for that); "
+                         f"got {args.stem!r}")
+    out = writable_output(args.out, "--out", folder=True)
     with open_benchmark(args.benchmark, args.root) as bench:
         results = [evaluate(bench, name, holdouts=args.holdout, shots=shots, seeds=range(args.seeds),
                             fit_seed=args.fit_seed, config=config, cache_dir=out / "cache",
@@ -161,30 +165,39 @@ def _ceilings(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from nasbench_meta.predictors import fit_for_task, load_predictor, predict_with
+    from nasbench_meta.predictors import fit_for_task, load_predictor, predict_with, unmeasured
+    from nasbench_meta.predictors.api import learnt_from
 
+    if args.model and args.config:
+        raise ValueError(f"--config does not apply to --model: {args.model} keeps the options it was trained with; "
+                         "train another with `predictors train --config ...`")
+    if args.csv:
+        writable_output(args.csv, "--csv", example="predictions.csv")
     with open_benchmark(args.benchmark, args.root) as bench:
         if args.model:
             predictor = load_predictor(args.model)
-            if predictor.meta and args.task in predictor.fit_info["source_tasks"]:
+            if learnt_from(predictor.meta, predictor.fit_info, args.task):
                 raise ValueError(f"{args.model} was trained on {args.task}; predicting it would leak the target. "
                                  f"Train one with --holdout {args.task}")
         else:
             predictor = fit_for_task(args.predictor, bench, args.task, seed=args.seed, split="valid",
                                      config=_config(args))
         series = predict_with(predictor, bench, args.task, shots=args.shots, seed=args.seed, split="valid")
-        top = series.sort_values(ascending=False, kind="stable").head(args.top)
+        top = unmeasured(series).sort_values(ascending=False, kind="stable").head(args.top)
         valid = bench.scores(args.task, split="valid", seeds="mean")
         records = [{"key": int(k), "arch": bench.space.format(int(k)), "predicted": float(v),
                     "valid_score": float(valid[bench.row(int(k))])} for k, v in top.items()]
     if args.csv:
-        series.rename("predicted").to_csv(args.csv)
+        support = series.index.isin(series.attrs["support_keys"])   # measured: the predictor saw them
+        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+        series.rename("predicted").to_frame().assign(support=support).to_csv(args.csv)
     if args.json:
         print_json({"predictor": predictor.name, "task": args.task, "shots": args.shots, "seed": args.seed,
                     "support_keys": series.attrs["support_keys"], "fit_info": predictor.fit_info, "top": records})
         return 0
     print(f"{predictor.name} on {args.task} (K={args.shots}, seed {args.seed}; fitted on "
-          f"{', '.join(predictor.fit_info['source_tasks']) or 'nothing'}): predicted top {args.top}")
+          f"{', '.join(predictor.fit_info['source_tasks']) or 'nothing'}): predicted top {args.top} of the "
+          "architectures not measured")
     for r in records:
         print(f"  {r['arch']:<32} predicted {r['predicted']:.4f}   table valid {r['valid_score']:.4f}")
     return 0

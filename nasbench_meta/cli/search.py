@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from nasbench_meta.benchmark import open_benchmark
-from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, print_json
+from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, print_json, writable_output
 from nasbench_meta.paths import data_root
 from nasbench_meta.plugins import SPEC_HELP
 
@@ -89,9 +89,7 @@ def _run_kwargs(args: argparse.Namespace) -> dict:
 
 
 def _out_file(out: str) -> None:
-    if Path(out).is_dir():
-        raise ValueError(f"--out must be a file path, not a directory: {out} is a directory "
-                         f"(e.g. --out {Path(out) / 'results.json'})")
+    writable_output(out, "--out")
 
 
 def _names(text: str, option: str, example: str) -> list[str]:
@@ -120,6 +118,7 @@ def _grid(args: argparse.Namespace) -> int:
 
     methods = _names(args.methods, "--methods", "rs,re")
     configs = _config(args.config)
+    writable_output(args.out_dir, "--out-dir", folder=True)
     with open_benchmark(args.benchmark, args.root) as bench:
         if args.tasks == "all":
             tasks = list(bench.tasks)

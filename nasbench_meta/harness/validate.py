@@ -18,7 +18,7 @@ from nasbench_meta.harness.executors import Job, run_jobs
 from nasbench_meta.harness.protocol import get_protocol
 from nasbench_meta.harness.runs import RunsStore
 from nasbench_meta.harness.train import SeedRun
-from nasbench_meta.predictors.api import learnt_from
+from nasbench_meta.predictors.api import learnt_from, unmeasured
 from nasbench_meta.seeds import check_seed_list
 from nasbench_meta.spaces import UnknownArchitectureError
 
@@ -165,12 +165,14 @@ def validate_predictions(bench: Benchmark, task: str, predictions: pd.Series, *,
                          seeds: Sequence[int], **kwargs) -> tuple[pd.DataFrame, dict]:
     """Train the ``top`` best-predicted architectures and compare prediction, table, measurement.
 
-    ``predictions``: predicted validation score indexed by key (e.g. ``predict_task(...)``).
+    ``predictions``: predicted validation score indexed by key (e.g. ``predict_task(...)``); the
+    support architectures it records (``attrs['support_keys']``) are left out, since the predictor
+    was given their table scores.
     """
     if top < 1:
         raise ValueError("top must be at least 1")
     _check_predictions_for(predictions, task)
-    best = predictions.dropna().sort_values(ascending=False, kind="stable").head(top)
+    best = unmeasured(predictions).dropna().sort_values(ascending=False, kind="stable").head(top)
     df, summary = compare_with_table(bench, task, best.index.tolist(), seeds=seeds, **kwargs)
     df.insert(1, "prediction", best.to_numpy())
     # Meta-predictors output a rank score in [0, 1]: only their ranking can be compared.

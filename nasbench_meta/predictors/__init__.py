@@ -8,7 +8,7 @@
 See ``base.py`` for the interface and ``evaluation.py`` for the leave-one-task-out protocol.
 """
 from nasbench_meta.predictors.api import (check_not_trained_on, fit_for_task, predict_task, predict_with, sample_support,
-                                          source_tasks_for)
+                                          source_tasks_for, unmeasured)
 from nasbench_meta.predictors.base import (NotFittedError, Predictor, UnsupportedTaskError, complete_tasks,
                                            load_predictor)
 from nasbench_meta.predictors.demo import demo_stage
@@ -16,4 +16,4 @@ from nasbench_meta.predictors.registry import available_predictors, get_predicto
 
 __all__ = ["NotFittedError", "Predictor", "UnsupportedTaskError", "available_predictors", "check_not_trained_on",
            "complete_tasks", "demo_stage", "fit_for_task", "get_predictor", "load_predictor", "predict_task",
-           "predict_with", "predictor_class", "register", "sample_support", "source_tasks_for"]
+           "predict_with", "predictor_class", "register", "sample_support", "source_tasks_for", "unmeasured"]

@@ -20,6 +20,8 @@ def sample_support(bench: Benchmark, task: str, *, shots: int, seed: int) -> np.
     """
     seed = check_seed(seed)  # seed=None would draw a support set nobody can draw again
     keys = bench.task_keys(task)
+    if isinstance(shots, (bool, np.bool_)) or not isinstance(shots, (int, np.integer)):
+        raise TypeError(f"shots must be a whole number of support architectures, got {shots!r}")
     if not 0 <= shots <= len(keys):
         raise ValueError(f"shots must be between 0 and {len(keys)} (the architectures {task} covers), got {shots}")
     return np.random.default_rng(seed).permutation(keys)[:shots]
@@ -75,6 +77,12 @@ def predict_with(predictor: Predictor, bench: Benchmark, task: str, *, shots: in
                         scale=predictor.scale, meta=predictor.meta,
                         support_keys=support.tolist(), fit_info=predictor.fit_info, config=predictor.config)
     return series
+
+
+def unmeasured(predictions: pd.Series) -> pd.Series:
+    """The predictions of architectures outside the support set (``attrs['support_keys']``): a
+    predicted top-k that repeats measured architectures would only echo what the predictor was given."""
+    return predictions[~predictions.index.isin(predictions.attrs.get("support_keys", []))]
 
 
 def predict_task(name: "str | type[Predictor]", bench: Benchmark, task: str, *, shots: int, seed: int, split: str,

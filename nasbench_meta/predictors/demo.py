@@ -6,7 +6,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from nasbench_meta.benchmark import Benchmark
-from nasbench_meta.predictors.api import fit_for_task, predict_with
+from nasbench_meta.predictors.api import fit_for_task, predict_with, unmeasured
 from nasbench_meta.predictors.evaluation import score_run
 
 
@@ -33,9 +33,8 @@ def demo_stage(bench: Benchmark, *, holdout: str = "cora", predictor: str = "xgb
                               "fit_info": model.fit_info, "predictions": {}, "metrics": {}}
     for k in shots:
         series = predict_with(model, bench, holdout, shots=k, seed=seed, split="valid")
-        support = series.attrs["support_keys"]
-        unseen = series[~series.index.isin(support)]
-        metrics = score_run(bench, holdout, support, unseen.values)
+        unseen = unmeasured(series)
+        metrics = score_run(bench, holdout, series.attrs["support_keys"], unseen.values)
         result["predictions"][k], result["metrics"][k] = series, metrics
         m = metrics["valid"]
         echo(f"\n-- K = {k} measured {holdout} architectures: Spearman {m['spearman']:.3f}, "

@@ -34,6 +34,7 @@ from nasbench_meta.predictors.api import sample_support, source_tasks_for
 from nasbench_meta.predictors.base import complete_tasks
 from nasbench_meta.predictors.metrics import METRICS, ranking_metrics, top_indices
 from nasbench_meta.predictors.registry import get_predictor, predictor_class
+from nasbench_meta.plugins import code_digest
 from nasbench_meta.seeds import check_seed, check_seed_list
 from nasbench_meta.significance import RankTest, rank_test
 
@@ -48,6 +49,9 @@ def resolve_holdouts(bench: Benchmark, holdouts: Sequence[str]) -> list[str]:
     """``["all"]`` means every complete task (proteins is evaluated separately, by name)."""
     if list(holdouts) == ["all"]:
         return complete_tasks(bench)
+    if "all" in holdouts:
+        raise ValueError(f"'all' already means every complete task; give it alone, or name tasks without it "
+                         f"(got {list(holdouts)})")
     for task in holdouts:
         bench.task_info(task)
     return list(dict.fromkeys(holdouts))
@@ -91,8 +95,12 @@ class Evaluation:
     table: pd.DataFrame = field(repr=False)
 
 
-def _config_hash(name: str, config: dict, bench: Benchmark, fit_seed: int) -> str:
-    text = json.dumps([name, predictor_class(name).version, config, bench.name, fit_seed], sort_keys=True)
+def _config_hash(cls: type, config: dict, bench: Benchmark, fit_seed: int) -> str:
+    """What a cached held-out task was computed with: predictor (and a user class's code), options,
+    benchmark, fit seed."""
+    identity = [cls.name, cls.version, config, bench.name, fit_seed]
+    digest = code_digest(cls)   # None for ours: caches written before it was recorded stay valid
+    text = json.dumps(identity + ([digest] if digest else []), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -136,13 +144,13 @@ def evaluate(bench: Benchmark, name: str, *, holdouts: Sequence[str], shots: Seq
     config = {**cls.defaults, **(config or {})}
     get_predictor(name, **config)  # unknown predictor / option: fail before any work
     holdouts = resolve_holdouts(bench, holdouts)
-    shots, seeds = [int(k) for k in shots], check_seed_list(seeds)
+    shots, seeds = check_shots(bench, cls, holdouts, shots), check_seed_list(seeds)
     fit_seed = check_seed(fit_seed, "fit_seed")
-    tag = _config_hash(name, config, bench, fit_seed)
+    tag = _config_hash(cls, config, bench, fit_seed)
     per_task: dict[str, Any] = {}
     with tqdm(total=len(holdouts) * len(shots) * len(seeds), desc=f"evaluate {name}", disable=not progress) as bar:
         for task in holdouts:
-            cached = _read_cache(cache_dir, name, tag, task, shots, seeds)
+            cached = _read_cache(cache_dir, name, tag, task, shots, seeds, store_predictions)
             if cached is None:
                 cached = _run_holdout(name, config, bench, task, shots, seeds, fit_seed, store_predictions, bar)
                 _write_cache(cache_dir, name, tag, task, shots, seeds, cached)
@@ -165,17 +173,46 @@ def evaluate(bench: Benchmark, name: str, *, holdouts: Sequence[str], shots: Seq
     return Evaluation(payload, tidy_table(payload))
 
 
+def check_shots(bench: Benchmark, cls: type, holdouts: Sequence[str], shots: Sequence[int]) -> list[int]:
+    """The distinct K values, each a whole number that leaves every held-out task at least 2
+    architectures to rank, and at least one the predictor can adapt from; checked before any fit."""
+    if isinstance(shots, (int, np.integer)) or not len(shots):
+        raise ValueError(f"shots must be a list of K values such as [0, 10, 20], got {shots!r}")
+    out = []
+    for k in shots:
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+            raise ValueError(f"each K (shots) must be a whole number, got {k!r}")
+        most = min(len(bench.task_keys(t)) for t in holdouts) - 2
+        if not 0 <= k <= most:
+            raise ValueError(f"K = {k} is not possible: K must be from 0 to {most}, which leaves at least 2 "
+                             f"architectures of each held-out task to predict")
+        if int(k) not in out:
+            out.append(int(k))
+    if all(k < cls.min_support for k in out):
+        raise ValueError(f"{cls.name} needs at least {cls.min_support} support architectures and every K given "
+                         f"({', '.join(map(str, out))}) is below that; add e.g. --shots {max(cls.min_support, 20)}")
+    return out
+
+
 def _cache_file(cache_dir, name: str, tag: str, task: str) -> "Path | None":
     return None if cache_dir is None else Path(cache_dir) / f"{name}-{tag}-{task}.json"
 
 
-def _read_cache(cache_dir, name, tag, task, shots, seeds) -> "dict | None":
+def _read_cache(cache_dir, name, tag, task, shots, seeds, store_predictions: bool) -> "dict | None":
     path = _cache_file(cache_dir, name, tag, task)
     if path is None or not path.exists():
         return None
     try:
         data = json.loads(path.read_text())
-        return data["result"] if (data["shots"], data["seeds"]) == (shots, seeds) else None
+        if (data["shots"], data["seeds"]) != (shots, seeds):
+            return None
+        result, scored = data["result"], [r for r in data["result"]["runs"] if "metrics" in r]
+        if not store_predictions:
+            for run in scored:
+                run.pop("query_ranks", None)
+        elif not all("query_ranks" in r for r in scored):
+            return None   # cached by a --no-predictions run: these results could not be re-scored
+        return result
     except (ValueError, KeyError, TypeError) as exc:  # damaged from outside (writes are atomic): redo it
         warnings.warn(f"ignoring the unreadable cache file {path} ({type(exc).__name__}); "
                       f"{task} is evaluated again and the file rewritten", stacklevel=2)

@@ -52,4 +52,7 @@ def get_predictor(name: "str | type[Predictor]", **config: Any) -> Predictor:
     Predictor subclass; ``config`` overrides its defaults (unknown options raise)."""
     if isinstance(name, type) and issubclass(name, Predictor):
         return name(**config)
+    if isinstance(name, Predictor):
+        raise TypeError(f"get_predictor makes a new predictor from a name or class; {name!r} is already one "
+                        f"(use it as it is, or pass {type(name).__name__})")
     return predictor_class(name)(**config)
