@@ -28,6 +28,7 @@ import numpy as np
 from nasbench_meta.atomic import atomic_file
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.plugins import class_spec
+from nasbench_meta.predictors.options import OptionValueError, Rule, rule_for_default
 from nasbench_meta.seeds import check_seed
 from nasbench_meta.spaces import SearchSpace, UnknownArchitectureError, get_space
 from nasbench_meta.spaces.base import as_keys
@@ -75,16 +76,29 @@ class Predictor(ABC):
     scale: ClassVar[str] = "score"        # "score" (the target's) or "rank" (0-1 source ranks)
     min_support: ClassVar[int] = 0        # smallest K the predictor can adapt from
     defaults: ClassVar[dict[str, Any]] = {}
+    # option -> Rule its values must follow; an option without one gets the check its default's
+    # type implies (rule_for_default: an int default takes whole numbers, a float any finite number...)
+    option_rules: ClassVar[dict[str, Rule]] = {}
 
     def __init__(self, **config: Any) -> None:
         check_name(type(self))
         unknown = sorted(set(config) - set(self.defaults))
         if unknown:
             raise UnknownOptionError(f"{self.name} has no option(s) {unknown}; options: {sorted(self.defaults)}")
-        self.config: dict[str, Any] = {**self.defaults, **config}
+        self.config: dict[str, Any] = self.check_options({**self.defaults, **config})
         self.fit_info: "dict[str, Any] | None" = None
         self._keys: "np.ndarray | None" = None
         self._space: "SearchSpace | None" = None
+
+    @classmethod
+    def check_options(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """``config`` with each value checked by its ``option_rules`` rule (else the one its default
+        implies): a bad value fails here, naming predictor, option, value and what is allowed."""
+        checked = {}
+        for option, value in config.items():
+            rule = cls.option_rules.get(option) or rule_for_default(cls.defaults.get(option))
+            checked[option] = value if rule is None else rule.check(value, f"{cls.name} option {option}")
+        return checked
 
     def __repr__(self) -> str:
         state = "unfitted" if self.fit_info is None else f"fitted on {self.fit_info['source_tasks']}"
@@ -227,6 +241,8 @@ def load_predictor(path: "str | os.PathLike[str]") -> Predictor:
         predictor._keys = arrays["keys"]
         predictor._space = get_space(header["fit_info"]["space"])
         predictor._load_state({k[len("state/"):]: v for k, v in arrays.items() if k.startswith("state/")})
+    except (UnknownOptionError, OptionValueError) as exc:  # a config this version refuses (hand-edited?)
+        raise ValueError(f"{path} holds a {cls.name} config that cannot be used ({exc}): {_RETRAIN}") from None
     except (KeyError, TypeError, ValueError) as exc:  # a damaged or hand-edited file
         raise ValueError(f"{path} is a damaged predictor file ({_first_line(exc)}): {_RETRAIN}") from None
     return predictor

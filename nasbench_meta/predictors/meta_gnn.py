@@ -18,6 +18,7 @@ from torch import nn
 
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.predictors.base import Predictor
+from nasbench_meta.predictors.options import positive, real, whole, whole_list
 from nasbench_meta.predictors.features import rank_normalise, source_ranks
 from nasbench_meta.predictors.gnn import GINEncoder, dense_graphs, device, load_numpy_state, state_to_numpy
 from nasbench_meta.predictors.registry import register
@@ -81,6 +82,9 @@ class GNNMeta(Predictor):
     scale = "rank"
     defaults = {"hidden": 32, "layers": 3, "steps": 600, "query_size": 256, "lr": 1e-3, "weight_decay": 1e-5,
                 "train_shots": [0, 5, 10, 20, 50, 100, 200], "predict_batch": 8192}
+    option_rules = {"hidden": whole(1), "layers": whole(1), "steps": whole(1), "query_size": whole(1),
+                    "lr": positive(), "weight_decay": real(0), "train_shots": whole_list(0),
+                    "predict_batch": whole(1)}
 
     def _setup(self) -> None:
         self._device = device()

@@ -28,6 +28,7 @@ from torch import nn
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.encodings import bag_of_values, one_hot
 from nasbench_meta.predictors.base import SPLITS, Predictor
+from nasbench_meta.predictors.options import flag, positive, real, whole, whole_list
 from nasbench_meta.predictors.features import rank_normalise, source_ranks
 from nasbench_meta.predictors.gnn import device, load_numpy_state, state_to_numpy
 from nasbench_meta.predictors.registry import register
@@ -154,6 +155,10 @@ class MetaGP(Predictor):
     defaults = {"hidden": 256, "features": 64, "epochs": 30, "batch_size": 1024, "lr": 2e-3,
                 "weight_decay": 1e-5, "fit_shots": [5, 10, 20, 50, 100, 200], "episodes_per_shot": 6,
                 "other_split_heads": True}
+    # fit_shots >= 1: a support size is matched to the nearest fitted one on a log scale
+    option_rules = {"hidden": whole(1), "features": whole(1), "epochs": whole(1), "batch_size": whole(1),
+                    "lr": positive(), "weight_decay": real(0), "fit_shots": whole_list(1),
+                    "episodes_per_shot": whole(1), "other_split_heads": flag()}
 
     def _inputs(self) -> tuple[torch.Tensor, np.ndarray]:
         onehot = one_hot(self._space, self._keys).astype(np.float64)

@@ -19,6 +19,7 @@ import xgboost as xgb
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.encodings import one_hot
 from nasbench_meta.predictors.base import Predictor
+from nasbench_meta.predictors.options import XGBOOST_RULES, flag, whole, whole_list
 from nasbench_meta.predictors.features import rank_normalise, source_ranks, spearman_columns
 from nasbench_meta.predictors.registry import register
 
@@ -98,6 +99,8 @@ class XGBMeta(Predictor):
                 "colsample_bytree": 0.8, "train_shots": [0, 5, 10, 20, 50, 100, 200],
                 "episodes_per_shot": 2, "rows_per_episode": 2000, "use_encoding": True,
                 "n_models": 1, "n_jobs": 2}
+    option_rules = {**XGBOOST_RULES, "train_shots": whole_list(0), "episodes_per_shot": whole(1),
+                    "rows_per_episode": whole(1), "use_encoding": flag(), "n_models": whole(1)}
 
     def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
         self._ranks = source_ranks(bench, tasks, split=split)

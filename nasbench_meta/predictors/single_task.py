@@ -8,6 +8,7 @@ from sklearn.ensemble import RandomForestRegressor
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.encodings import one_hot
 from nasbench_meta.predictors.base import Predictor
+from nasbench_meta.predictors.options import XGBOOST_RULES, fraction, positive, real, whole
 from nasbench_meta.predictors.features import source_ranks
 from nasbench_meta.predictors.registry import register
 
@@ -46,6 +47,7 @@ class XGBOneHot(_SingleTask):
     name = "xgb"
     description = "XGBoost regressor on the 52-dim one-hot encoding, trained on the K support architectures"
     defaults = dict(_XGB_DEFAULTS)
+    option_rules = XGBOOST_RULES
 
     def _predict(self, rows, support_rows, support_scores):
         model = _xgb_regressor(self.config, self._seed)
@@ -58,6 +60,10 @@ class RandomForestOneHot(_SingleTask):
     name = "rf"
     description = "scikit-learn random forest on the one-hot encoding, trained on the K support architectures"
     defaults = {"n_estimators": 300, "min_samples_leaf": 1, "max_features": 0.5, "n_jobs": 2}
+    # max_features: the fraction of features each split considers (stored as a float: an int 1
+    # would mean one feature to scikit-learn)
+    option_rules = {"n_estimators": whole(1), "min_samples_leaf": whole(1), "max_features": fraction(),
+                    "n_jobs": whole(1)}
 
     def _predict(self, rows, support_rows, support_scores):
         model = RandomForestRegressor(n_estimators=self.config["n_estimators"],
@@ -81,6 +87,7 @@ class XGBOneHotSources(_SingleTask):
     kind = "transfer"
     description = ("XGBoost on one-hot + source-task ranks, trained on the K support architectures only")
     defaults = dict(_XGB_DEFAULTS)
+    option_rules = XGBOOST_RULES
 
     def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
         self._seed = seed
@@ -107,6 +114,8 @@ class GINSingleTask(_SingleTask):
     name = "gin"
     description = "GIN (torch-geometric dense GIN layers) on the architecture graphs, trained on the K support archs"
     defaults = {"hidden": 32, "layers": 3, "epochs": 200, "lr": 3e-3, "weight_decay": 1e-4, "n_models": 1}
+    option_rules = {"hidden": whole(1), "layers": whole(1), "epochs": whole(1), "lr": positive(),
+                    "weight_decay": real(0), "n_models": whole(1)}
 
     def _predict(self, rows, support_rows, support_scores):
         import torch

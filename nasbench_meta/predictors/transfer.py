@@ -1,12 +1,11 @@
 """Transfer baselines: rank the target by the source tasks, unweighted or weighted by agreement."""
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.predictors.base import Predictor
+from nasbench_meta.predictors.options import positive
 from nasbench_meta.predictors.features import source_ranks, spearman_columns
 from nasbench_meta.predictors.registry import register
 
@@ -41,13 +40,7 @@ class WeightedRank(_SourceRankPredictor):
     description = ("source ranks averaged with softmax weights on each source task's Spearman agreement "
                    "with the K support architectures (mean rank when K < 3)")
     defaults = {"temperature": 0.1}
-
-    def __init__(self, **config: Any) -> None:
-        super().__init__(**config)
-        t = self.config["temperature"]
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
-            raise ValueError(f"weighted-rank's temperature must be a positive number, got {t!r} "
-                             "(0 would divide the agreements by zero)")
+    option_rules = {"temperature": positive()}   # 0 would divide the agreements by zero
 
     def task_weights(self, support_rows: np.ndarray, support_scores: np.ndarray) -> np.ndarray:
         rho = spearman_columns(self._ranks[support_rows], support_scores)
