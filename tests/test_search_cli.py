@@ -1,6 +1,7 @@
 """The search CLI: a user-defined method from a few lines, grid, verify, rescore, report."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -38,8 +39,9 @@ def test_user_method_runs_through_the_cli(bench_root: Path, tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     assert "greedy-mutation" in proc.stdout and "cora" in proc.stdout
     results = load(out)
+    digest = hashlib.sha256((tmp_path / "mymethods.py").read_bytes()).hexdigest()[:12]
     assert results["method"] == {"name": "greedy-mutation", "version": "1", "spec": "mymethods:GreedyMutation",
-                                 "config": {"explore": 3}}
+                                 "config": {"explore": 3}, "code": digest}
     assert results["seeds"] == [0, 1, 2] and all(r["num_queries"] == 15 for r in results["runs"])
     assert main(["search", "verify", str(out), "--root", str(bench_root)]) == 0
 
@@ -280,6 +282,25 @@ def test_a_seed_that_fails_in_a_worker_keeps_the_others_and_shows_where(bench_ro
     assert f"error in your code ({path}:10): RuntimeError: boom on seed 2" in capsys.readouterr().err
     kept = {run["seed"] for run in load(out)["runs"]}
     assert {0, 1} <= kept and 2 not in kept   # started before the failure: finished and kept
+
+
+def test_seeds_of_an_edited_method_are_not_resumed_into_the_same_results(bench_root: Path, tmp_path: Path,
+                                                                         capsys) -> None:
+    path, out = tmp_path / "mine.py", tmp_path / "mine.json"
+    path.write_text(USER_METHOD)
+    argv = ["search", "run", "--method", f"{path}:GreedyMutation", "--task", "cora", "--budget", "8",
+            "--out", str(out), "--root", str(bench_root)]
+    assert main([*argv, "--seeds", "2"]) == 0
+    assert load(out)["method"]["code"]                  # a user's class records its code's digest
+    assert main([*argv, "--seeds", "3"]) == 0           # unchanged code: resumed, seed 2 added
+    assert [r["seed"] for r in load(out)["runs"]] == [0, 1, 2]
+    path.write_text(USER_METHOD.replace("explore\": 5", "explore\": 6"))
+    for name in [n for n in sys.modules if n.startswith("nasbench_meta_user_")]:
+        del sys.modules[name]                           # as a new process would load the edited file
+    capsys.readouterr()
+    assert main([*argv, "--seeds", "4"]) == 2
+    assert "run with other code: its file" in capsys.readouterr().err
+    assert [r["seed"] for r in load(out)["runs"]] == [0, 1, 2]   # untouched
 
 
 def test_the_readmes_method_example_runs(bench_root: Path, tmp_path: Path) -> None:

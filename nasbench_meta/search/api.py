@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 import numpy as np
 
 from nasbench_meta.oracle import Observation
+from nasbench_meta.plugins import code_digest
 from nasbench_meta.spaces import SearchSpace
 
 if TYPE_CHECKING:
@@ -170,8 +171,12 @@ class Method(ABC):
         return {}
 
     def metadata(self, spec: str) -> dict[str, Any]:
-        return {"name": self.name or type(self).__name__, "version": str(self.version),
+        """What results record of the method; a user's class adds a digest of its source file
+        (``code``), so that seeds run with other code are never resumed into the same results."""
+        meta = {"name": self.name or type(self).__name__, "version": str(self.version),
                 "spec": spec, "config": portable_config(self.config, self.local_files)}
+        code = code_digest(type(self))
+        return {**meta, "code": code} if code else meta
 
 
 def portable_config(config: dict[str, Any], local_files: Sequence[str]) -> dict[str, Any]:

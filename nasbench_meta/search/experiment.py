@@ -95,6 +95,13 @@ def _resume(fresh: dict[str, Any], path: Path, local_files: Sequence[str] = ()) 
     old = results_io.load(path)
     # files written before local files were recorded by name hold their full paths
     old["method"]["config"] = portable_config(old["method"].get("config") or {}, local_files)
+    code, old_code = fresh["method"].get("code"), old["method"].get("code")
+    if code and old_code and code != old_code:
+        raise ValueError(f"{path} holds seeds of {fresh['method']['name']} run with other code: its file "
+                         f"({fresh['method']['spec'].rpartition(':')[0]}) changed since. Write the new runs to "
+                         "another --out file (or delete this one), so that no results mix the two versions")
+    if code and not old_code:   # written before the code was recorded: nothing to compare
+        old["method"]["code"] = code
     for field in ("method", "benchmark", "task", "budget"):
         if old[field] != fresh[field]:
             raise ValueError(f"{path} holds results with a different {field} ({old[field]} vs {fresh[field]}); "
