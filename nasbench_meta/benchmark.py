@@ -63,6 +63,7 @@ class Benchmark:
         return self._file
 
     def close(self) -> None:
+        """Close the HDF5 file (arrays already read stay usable; a later read reopens it)."""
         if self._file is not None and self._file.id.valid:
             self._file.close()
         self._file = None
@@ -84,12 +85,16 @@ class Benchmark:
     # -- metadata ---------------------------------------------------------------------------
     @property
     def metrics(self) -> tuple[str, ...]:
+        """Metric names every task holds (e.g. valid_score, test_score, latency_s, params_m, num_seeds)."""
         return self._metric_names[self.tasks[0]]
 
     def task_info(self, task: str) -> dict[str, Any]:
+        """What the table records about ``task``: its metric (accuracy, ROC-AUC), splits, seeds per
+        value and their aggregation, how many architectures it covers, its training protocol."""
         return dict(self._task_attrs[self._check_task(task)])
 
     def metric_info(self, task: str, metric: str) -> dict[str, Any]:
+        """What one metric of ``task`` means: description, unit, how seeds were aggregated."""
         self._check_metric(self._check_task(task), metric)
         return store.decode_attrs(self._handle()[f"tasks/{task}/{metric}"].attrs)
 
@@ -170,7 +175,9 @@ class Benchmark:
         return self._arrays[cache_key]
 
     def scores(self, task: str, *, split: str, seeds: str) -> np.ndarray:
-        """Validation or test scores of every architecture (NaN where the task lacks one)."""
+        """Validation or test scores of every architecture, aligned with ``keys`` (NaN where the task
+        lacks one). ``split``: "valid" or "test"; ``seeds``: how the table's seeds are aggregated,
+        "mean" (``task_info(task)["seed_aggregations"]`` lists what a task offers)."""
         return self.metric(task, self._score_metric(task, split, seeds))
 
     def _score_metric(self, task: str, split: str, seeds: str) -> str:
@@ -182,7 +189,10 @@ class Benchmark:
         return SPLITS[split]
 
     def query(self, task: str, arch: Any, *, split: str, seeds: str) -> float:
-        """One architecture's validation or test score."""
+        """One architecture's validation or test score, e.g. ``query("cora", "0,0,1,2|gat,gcn,sage,gcn",
+        split="valid", seeds="mean")``. ``arch``: a table key, a "links|ops" string (any isomorphic
+        form) or an Architecture; ``split``: "valid" or "test"; ``seeds``: "mean". Analysis access,
+        charging nothing: a NAS method searches through ``oracle`` instead."""
         values = self.metric(task, self._score_metric(task, split, seeds))
         value = float(values[self.row(arch)])
         if value != value:  # NaN: the task's table lacks this architecture
@@ -202,8 +212,12 @@ class Benchmark:
         return frame
 
     def best(self, task: str, *, split: str, seeds: str) -> tuple[int, float]:
-        """Key and score of the best architecture on a split (the first one among ties)."""
+        """Key and score of the best architecture on ``split`` ("valid" or "test"), seeds aggregated
+        as ``seeds`` ("mean"); the first one among ties."""
         values = self.scores(task, split=split, seeds=seeds)
+        if np.isnan(values).all():
+            raise MissingResultError(f"{task} has no {split} result for any architecture in {self.path}; "
+                                     "the table holds nothing to rank")
         row = self._memo(("best", task, split, seeds), lambda: int(np.nanargmax(values)))
         return int(self.keys[row]), float(values[row])
 
@@ -215,8 +229,17 @@ class Benchmark:
         return SearchOracle.from_benchmark(self, task, budget=budget)
 
 
-def open_benchmark(name: str = "nas-bench-graph", root: "str | os.PathLike[str] | None" = None) -> Benchmark:
-    """Open a built benchmark from the data directory (see ``nasbench_meta.paths``)."""
+def open_benchmark(name: str = "nas-bench-graph", root: str | os.PathLike[str] | None = None) -> Benchmark:
+    """Open a built benchmark, ``<root>/benchmarks/<name>.h5``; ``root`` defaults to the data
+    directory ($NASBENCH_META_HOME, else ~/.local/share/nasbench-meta: ``nasbench_meta.paths``).
+
+    Build it first with ``nasbench-meta datasets build nas-bench-graph`` (about a second, from the
+    ``nas-bench-graph`` package); a missing, damaged or outdated file raises an error that gives
+    the command to run. Use as a context manager, or call ``close()``::
+
+        with open_benchmark() as bench:
+            bench.query("cora", 30141, split="valid", seeds="mean")
+    """
     from nasbench_meta.importers import BUILDERS, unknown_benchmark_message
 
     path = benchmark_path(name, root)

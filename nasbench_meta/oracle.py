@@ -64,6 +64,10 @@ class SearchOracle:
         self._seen: set[int] = set()
         self.total_cost = 0.0
 
+    def __repr__(self) -> str:
+        spent = f"{self.num_queries} of {self.budget}" if self.budget is not None else f"{self.num_queries}"
+        return f"SearchOracle(task={self.task!r}, distinct queries {spent})"
+
     @classmethod
     def from_benchmark(cls, bench: "Benchmark", task: str, budget: "int | None" = None) -> "SearchOracle":
         valid = bench.scores(task, split="valid", seeds="mean")  # read-only, shared

@@ -8,13 +8,20 @@ HOME_ENV = "NASBENCH_META_HOME"
 
 
 def data_root(root: "str | os.PathLike[str] | None" = None) -> Path:
-    """The data directory: ``root`` if given, else $NASBENCH_META_HOME, else the XDG data dir."""
+    """The data directory: ``root`` if given, else $NASBENCH_META_HOME, else $XDG_DATA_HOME/nasbench-meta,
+    else ~/.local/share/nasbench-meta. An empty ``root`` is an error: an unset variable in a script
+    (``--root "$DIR"``) would otherwise mean the current directory."""
     if root is not None:
+        if not str(root).strip():
+            raise ValueError("the data directory (--root) is empty; give a directory, or leave --root out to use "
+                             f"${HOME_ENV} or the default")
         return Path(root).expanduser()
     if os.environ.get(HOME_ENV):
         return Path(os.environ[HOME_ENV]).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(xdg) / "nasbench-meta"
+    xdg = Path(os.environ.get("XDG_DATA_HOME") or "").expanduser()
+    if not xdg.is_absolute():   # unset, empty or relative: the XDG spec says to use the default
+        xdg = Path.home() / ".local" / "share"
+    return xdg / "nasbench-meta"
 
 
 def benchmark_path(name: str, root: "str | os.PathLike[str] | None" = None) -> Path:

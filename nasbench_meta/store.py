@@ -54,13 +54,21 @@ class SchemaVersionError(BenchmarkFileError):
     pass
 
 
-def rebuild_command(name: str, path: "Path | str") -> str:
-    """The command that rebuilds benchmark ``name`` at ``path`` (with --root when not the default one)."""
-    command = f"nasbench-meta datasets build {name} --force"
+def build_command(name: str, path: "Path | str", *, force: bool = True) -> str:
+    """The command that (re)builds benchmark ``name`` at ``path`` (with --root when not the default one)."""
+    from nasbench_meta.importers import BUILDERS
+
+    if name not in BUILDERS:   # e.g. a runs file opened by its name: no build makes it a benchmark
+        return f"nothing: no importer builds {name!r} (known: {', '.join(sorted(BUILDERS))}); move the file away"
+    command = f"nasbench-meta datasets build {name}" + (" --force" if force else "")
     path = Path(path).resolve()
     if path != benchmark_path(name).resolve() and path.parent.name == "benchmarks" and path.name == f"{name}.h5":
         command += f" --root {path.parent.parent}"
     return command
+
+
+def rebuild_command(name: str, path: "Path | str") -> str:
+    return build_command(name, path, force=True)
 
 
 @dataclass
@@ -142,13 +150,26 @@ def _attr_values(attrs: dict[str, Any]) -> dict[str, Any]:
     return {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in attrs.items()}
 
 
+def check_place(path: Path) -> None:
+    """A clear error when a file stands where a folder on the way to ``path`` should be."""
+    blocker = next((p for p in Path(path).parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise BenchmarkNotBuiltError(
+            f"{blocker} is a file, so no benchmark can be kept under it; point --root / $NASBENCH_META_HOME at a "
+            "directory, or move that file away")
+
+
 def open_file(path: Path, name: str) -> h5py.File:
     """Open a benchmark file read-only after checking it is complete and of our schema."""
     path = Path(path)
+    check_place(path)
+    if path.is_dir():
+        raise CorruptBenchmarkError(f"{path} is a directory, not a benchmark file; move it away, then build with: "
+                                    f"{build_command(name, path, force=False)}")
     if not path.exists():
         raise BenchmarkNotBuiltError(
             f"benchmark {name!r} is not built at {path}. Build it with: "
-            f"nasbench-meta datasets build {name} (or point --root / $NASBENCH_META_HOME at "
+            f"{build_command(name, path, force=False)} (or point --root / $NASBENCH_META_HOME at "
             "the directory that holds it)"
         )
     try:
@@ -170,10 +191,11 @@ def _check_header(f: h5py.File, path: Path, name: str) -> None:
         raise CorruptBenchmarkError(
             f"{path} is not a nasbench-meta benchmark file. Rebuild it with: {rebuild_command(name, path)}"
         )
-    version = int(f.attrs.get("schema_version", -1))
-    if version != SCHEMA_VERSION:
+    version = f.attrs.get("schema_version")
+    whole = isinstance(version, (int, np.integer)) and not isinstance(version, (bool, np.bool_))
+    if not whole or version != SCHEMA_VERSION:   # "1" or 1.9 are not version 1
         raise SchemaVersionError(
-            f"{path} has schema version {version}; this nasbench-meta reads version "
+            f"{path} has schema version {int(version) if whole else repr(getattr(version, 'item', lambda: version)())}; this nasbench-meta reads version "
             f"{SCHEMA_VERSION}. Rebuild it with: {rebuild_command(name, path)} (or install the "
             "nasbench-meta version that wrote it)"
         )
@@ -181,10 +203,20 @@ def _check_header(f: h5py.File, path: Path, name: str) -> None:
         raise CorruptBenchmarkError(
             f"{path} was not completely written. Rebuild it with: {rebuild_command(name, path)}"
         )
+    if f.attrs.get("benchmark") != name and name in _known_names():
+        raise CorruptBenchmarkError(
+            f"{path} holds the benchmark {f.attrs.get('benchmark')!r}, not {name!r}. Rebuild it with: "
+            f"{rebuild_command(name, path)}")
     if not _manifest_ok(decode_attrs(f.attrs)["manifest"]):
         raise CorruptBenchmarkError(
             f"{path} has a damaged task manifest. Rebuild it with: {rebuild_command(name, path)}"
         )
+
+
+def _known_names() -> "set[str]":
+    from nasbench_meta.importers import BUILDERS
+
+    return set(BUILDERS)
 
 
 def _manifest_ok(manifest: Any) -> bool:
@@ -202,6 +234,14 @@ def read_array(f: h5py.File, dataset: str, name: str) -> np.ndarray:
         raise CorruptBenchmarkError(
             f"cannot read {dataset} from {f.filename} ({exc}). Rebuild it with: {rebuild_command(name, f.filename)}"
         ) from None
+
+
+def read_all(f: h5py.File, name: str) -> None:
+    """Read every dataset of a benchmark file, so that their checksums are verified."""
+    datasets: list[str] = []
+    f.visititems(lambda path, obj: datasets.append(path) if isinstance(obj, h5py.Dataset) else None)
+    for dataset in datasets:
+        read_array(f, dataset, name)
 
 
 def decode_attrs(attrs: h5py.AttributeManager) -> dict[str, Any]:

@@ -39,6 +39,8 @@ def test_query_human_and_json(bench_root):
     assert "0,0,1,2|gat,gcn,sage,gcn (key 30141)" in text.stdout and "validation accuracy: 0.7960" in text.stdout
     data = json.loads(run_cli("query", "--benchmark", "nas-bench-graph", "--task", "cora",
                               "--arch", "30141", "--json", home=bench_root).stdout)
+    assert isinstance(data, list) and len(data) == 1   # a list even for one --arch: scripts need not branch
+    data = data[0]
     assert data["key"] == 30141 and data["seeds"] == "mean" and data["valid_score"] == pytest.approx(0.796)
 
 
@@ -48,7 +50,7 @@ def test_query_of_an_architecture_the_task_did_not_evaluate_fails(bench_root, be
     text = run_cli("query", "--task", "proteins", "--arch", str(key), home=bench_root)
     assert text.returncode == 1
     assert "not evaluated on proteins (proteins covers 2,021 of 26,206 architectures)" in text.stdout
-    data = json.loads(run_cli("query", "--task", "proteins", "--arch", str(key), "--json", home=bench_root).stdout)
+    [data] = json.loads(run_cli("query", "--task", "proteins", "--arch", str(key), "--json", home=bench_root).stdout)
     assert data["num_seeds"] == 0 and data["valid_score"] is None
     both = run_cli("query", "--task", "proteins", "--arch", str(key), "--arch",
                    str(int(bench.task_keys("proteins")[0])), home=bench_root)
@@ -138,3 +140,27 @@ def test_a_damaged_source_table_is_named_with_the_fix_and_nothing_is_overwritten
     assert err.count("\n") == 1 and str(source / "citeseer.bench") in err and why in err
     assert "pip install --force-reinstall --no-deps nas-bench-graph" in err
     assert built.read_bytes() == before
+
+
+def test_the_data_directory_follows_the_documented_order(tmp_path, monkeypatch):
+    from nasbench_meta.paths import data_root
+
+    monkeypatch.delenv("NASBENCH_META_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "me"))
+    default = tmp_path / "me" / ".local" / "share" / "nasbench-meta"
+    for xdg in ("", "relative/dir", "."):       # the XDG spec: relative values are ignored
+        monkeypatch.setenv("XDG_DATA_HOME", xdg)
+        assert data_root() == default
+    monkeypatch.setenv("XDG_DATA_HOME", "~/xdg")
+    assert data_root() == tmp_path / "me" / "xdg" / "nasbench-meta"
+    monkeypatch.setenv("NASBENCH_META_HOME", str(tmp_path / "home"))
+    assert data_root() == tmp_path / "home" and data_root(tmp_path / "given") == tmp_path / "given"
+    with pytest.raises(ValueError, match="--root.* is empty"):
+        data_root("")
+
+
+def test_an_empty_root_on_the_command_line_is_refused(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "nasbench_meta.cli.main", "datasets", "build", "nas-bench-graph",
+                             "--root", ""], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 2 and "is empty" in result.stderr
+    assert not any(tmp_path.iterdir())   # nothing written into the current directory

@@ -13,7 +13,7 @@ from nas_bench_graph.readbench import light_read
 from nasbench_meta import importers
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.importers import build, nas_bench_graph
-from nasbench_meta.store import (SCHEMA_VERSION, BenchmarkNotBuiltError, CorruptBenchmarkError,
+from nasbench_meta.store import (SCHEMA_VERSION, BenchmarkFileError, BenchmarkNotBuiltError, CorruptBenchmarkError,
                                  SchemaVersionError)
 
 REBUILD = "nasbench-meta datasets build nas-bench-graph --force"
@@ -122,13 +122,7 @@ def test_truncated_file_is_detected(tmp_path, bench_root):
 def test_corrupted_bytes_fail_their_checksum(tmp_path, bench_root):
     path = tmp_path / "nas-bench-graph.h5"
     shutil.copy(bench_root / "benchmarks" / "nas-bench-graph.h5", path)
-    with h5py.File(path, "r") as f:
-        offset = f["tasks/cora/test_score"].id.get_chunk_info(0).byte_offset
-    with open(path, "r+b") as fh:
-        fh.seek(offset + 100)
-        byte = fh.read(1)
-        fh.seek(offset + 100)
-        fh.write(bytes([byte[0] ^ 0xFF]))
+    _flip_a_byte(path, "tasks/cora/test_score", 100)
     bench = Benchmark(path, "nas-bench-graph")
     assert bench.query("cora", 0, split="valid", seeds="mean") > 0  # untouched data still reads
     with pytest.raises(CorruptBenchmarkError, match=REBUILD):
@@ -161,3 +155,80 @@ def test_a_damaged_manifest_is_refused(tmp_path, bench_root, manifest):
         f.attrs["manifest"] = manifest
     with pytest.raises(CorruptBenchmarkError, match=f"damaged task manifest.*{REBUILD}"):
         Benchmark(path, "nas-bench-graph")
+
+
+def _flip_a_byte(path: Path, dataset: str, at: int) -> None:
+    """Damage one byte inside a dataset's stored data (not the header)."""
+    with h5py.File(path, "r") as f:
+        offset = f[dataset].id.get_chunk_info(0).byte_offset + at
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+
+
+def _copy(bench_root: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "benchmarks" / "nas-bench-graph.h5"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(bench_root / "benchmarks" / "nas-bench-graph.h5", path)
+    return path
+
+
+@pytest.mark.parametrize("version", ["one", "1", 1.9, True])
+def test_a_schema_version_that_is_not_a_whole_number_is_refused(tmp_path, bench_root, version):
+    path = _copy(bench_root, tmp_path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["schema_version"] = version
+    with pytest.raises(SchemaVersionError, match=f"schema version {version!r}.*{REBUILD}"):
+        Benchmark(path, "nas-bench-graph")
+
+
+def test_a_file_of_another_benchmark_under_a_known_name_is_refused(tmp_path, bench_root):
+    path = _copy(bench_root, tmp_path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["benchmark"] = "nas-bench-201"
+    with pytest.raises(CorruptBenchmarkError, match="holds the benchmark 'nas-bench-201', not 'nas-bench-graph'"):
+        Benchmark(path, "nas-bench-graph")
+
+
+def test_damage_inside_the_data_is_found_by_the_build_check_and_healed(tmp_path, bench_root):
+    from nasbench_meta.datasets import _file_problem, ensure_built
+
+    path = _copy(bench_root, tmp_path)
+    _flip_a_byte(path, "tasks/physics/valid_score", 50)
+    assert "tasks/physics/valid_score" in _file_problem(path, "nas-bench-graph")   # the header alone is fine
+    assert ensure_built("nas-bench-graph", tmp_path) == (path, True)                 # rebuilt without --force
+    assert _file_problem(path, "nas-bench-graph") is None
+
+
+@pytest.mark.parametrize("layout, message", [
+    ("home is a file", "is a file, so no benchmark can be kept under it"),
+    ("file is a directory", "is a directory, not a benchmark file; move it away, then build with: "
+                            "nasbench-meta datasets build nas-bench-graph --root"),
+    ("not built", "is not built at .* Build it with: nasbench-meta datasets build nas-bench-graph --root"),
+])
+def test_a_benchmark_that_cannot_be_opened_says_what_to_do_with_its_root(tmp_path, layout, message):
+    home = tmp_path / "home"
+    if layout == "home is a file":
+        home.write_text("not a directory")
+    elif layout == "file is a directory":
+        (home / "benchmarks" / "nas-bench-graph.h5").mkdir(parents=True)
+    with pytest.raises(BenchmarkFileError, match=message):
+        Benchmark(home / "benchmarks" / "nas-bench-graph.h5", "nas-bench-graph")
+
+
+def test_a_task_without_any_result_has_no_best(tmp_path, bench_root):
+    from nasbench_meta.benchmark import MissingResultError
+
+    path = _copy(bench_root, tmp_path)
+    with h5py.File(path, "r+") as f:
+        f["tasks/proteins/valid_score"][...] = np.nan
+    with pytest.raises(MissingResultError, match="proteins has no valid result for any architecture"):
+        Benchmark(path, "nas-bench-graph").best("proteins", split="valid", seeds="mean")
+
+
+def test_the_rebuild_advice_for_a_file_no_importer_builds_says_so(tmp_path):
+    from nasbench_meta.store import rebuild_command
+
+    assert "no importer builds 'nas-bench-graph.runs'" in rebuild_command("nas-bench-graph.runs", tmp_path / "x.h5")

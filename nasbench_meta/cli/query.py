@@ -5,7 +5,7 @@ import argparse
 import math
 
 from nasbench_meta.benchmark import Benchmark, open_benchmark
-from nasbench_meta.cli.common import add_benchmark, add_json, add_root, print_json
+from nasbench_meta.cli.common import add_benchmark, add_root, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--arch", required=True, action="append",
                         help="repeat for several; exit status 1 if one was not evaluated on the task")
     add_root(parser)
-    add_json(parser)
+    parser.add_argument("--json", action="store_true", help="print a JSON list, one object per --arch")
     parser.set_defaults(func=_query)
 
 
@@ -39,7 +39,7 @@ def _query(args: argparse.Namespace) -> int:
         coverage = f"{args.task} covers {len(bench.task_keys(args.task)):,} of {len(bench.keys):,} architectures"
     missing = [r for r in records if r["num_seeds"] == 0]
     if args.json:
-        print_json(records if len(records) > 1 else records[0])
+        print_json(records)   # one object per --arch, always a list: scripts need not branch on the count
     else:
         for r in records:
             if r["num_seeds"] == 0:

@@ -15,6 +15,7 @@ def register_space(cls: type[SearchSpace]) -> type[SearchSpace]:
 
 
 def get_space(name: str, **kwargs) -> SearchSpace:
+    """The search space registered as ``name`` (e.g. "nas-bench-graph"); ``kwargs`` go to its constructor."""
     try:
         return _SPACES[name](**kwargs)
     except KeyError:
