@@ -77,3 +77,26 @@ def _locked(path: Path) -> bool:
             return True
         fcntl.flock(f, fcntl.LOCK_UN)
     return False
+
+
+@contextmanager
+def file_lock(path: "str | os.PathLike[str]", *, exclusive: bool) -> Iterator[None]:
+    """Hold an advisory lock (``flock``) on the lock file ``path`` for the block: one exclusive
+    holder, or any number of shared ones; others wait. Where the lock file cannot be created (a
+    read-only folder: nobody writes there) or on systems without ``fcntl``, the block runs unlocked."""
+    try:
+        import fcntl
+    except ImportError:   # Windows: no flock
+        yield
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)   # closing releases the lock
+

@@ -255,7 +255,7 @@ def test_a_file_whose_append_was_killed_keeps_its_runs_and_takes_new_ones(tmp_pa
     assert list(zip(table.key, table.seed)) == [(ARCHS[0], 0), (ARCHS[1], 0)] + [(88881, s) for s in seeds]
     np.testing.assert_array_equal(store.curves(3)["val_loss"], _fake_run(88881).val_loss)
     assert store.append([_fake_run(88881, seed=999)]) == 1 and len(store.table()) == 3 + more
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.h5"]   # no temporary or marker left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".runs.h5.lock", "runs.h5"]   # no temporary or marker
 
 
 def test_another_live_writer_is_refused(tmp_path):
@@ -285,4 +285,51 @@ def test_a_rewrite_keeps_what_else_the_file_holds_and_clears_old_temporaries(tmp
         assert f.attrs["project"] == "ablation-7" and f["runs"].attrs["note"] == "cluster A"
         assert f["extra/notes"][:].tolist() == [0, 1, 2]
     assert store.table().key.tolist() == ARCHS
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.h5"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".runs.h5.lock", "runs.h5"]
+
+
+def _in_child(work) -> int:
+    """Run ``work()`` in a forked child; its pid (exit status 0 when it returned, 1 when it raised)."""
+    pid = os.fork()
+    if pid == 0:   # pragma: no cover - the child never returns
+        try:
+            work()
+            os._exit(0)
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+            os._exit(1)
+    return pid
+
+
+def _wait_all(pids: list[int]) -> list[int]:
+    deadline = time.monotonic() + 120   # a bound on waiting, not a timing being tested
+    codes = []
+    for pid in pids:
+        while (done := os.waitpid(pid, os.WNOHANG)) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                pytest.fail("a forked writer hung")
+            time.sleep(0.02)
+        codes.append(os.waitstatus_to_exitcode(done[1]))
+    return codes
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_two_processes_appending_to_one_runs_file_lose_nothing(tmp_path):
+    # two harness commands on the default runs file: appends raced and runs went missing
+    path = tmp_path / "runs.h5"
+
+    def writer(first: int) -> None:
+        store = RunsStore(path)
+        for key in range(first, first + 12):
+            assert store.append([_fake_run(key)]) == 1
+
+    def reader() -> None:
+        for _ in range(40):
+            RunsStore(path).done()   # never an error, and never makes a writer fail
+
+    pids = [_in_child(lambda: writer(100)), _in_child(lambda: writer(200)), _in_child(reader)]
+    assert _wait_all(pids) == [0, 0, 0]
+    keys = RunsStore(path).table().key.tolist()
+    assert sorted(keys) == list(range(100, 112)) + list(range(200, 212))

@@ -12,8 +12,9 @@ best-accuracy epoch and cannot be re-scored, so this version refuses to mix them
 ``precision`` (float32 or bfloat16 matrix products) came later within schema 2: a file without
 that column holds float32 runs only, and gets the column on its next append.
 
-Only one process writes: the driver appends each run as its result comes back (workers of
-a pool or a Dask cluster never touch the file). The file is opened per append and closed
+One process writes per command: the driver appends each run as its result comes back (workers
+of a pool or a Dask cluster never touch the file); commands sharing a runs file take turns
+through a lock file beside it (``.<name>.lock``), and readers wait while one appends. The file is opened per append and closed
 right after, so an interrupted job keeps every run appended before it stopped, and
 ``done()`` tells a restarted job what to skip. A file that cannot be read as runs (truncated,
 not HDF5, columns missing) raises a ValueError naming it and is never written to.
@@ -32,7 +33,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from nasbench_meta.atomic import atomic_path, remove_abandoned
+from nasbench_meta.atomic import atomic_path, file_lock, remove_abandoned
 from nasbench_meta.harness.train import CURVES, SeedRun
 from nasbench_meta.paths import data_root
 
@@ -121,6 +122,21 @@ class RunsStore:
 
     def __init__(self, path: "str | os.PathLike[str]") -> None:
         self.path = Path(path)
+        self._holding = False   # this store holds the writer's lock (its reads then need none)
+
+    @contextmanager
+    def _lock(self, *, exclusive: bool) -> Iterator[None]:
+        """Writers one at a time, readers never while one writes: two harness commands on one runs
+        file lost runs to each other, and a reader's open made a writer's open fail (HDF5 locks)."""
+        if self._holding:
+            yield
+            return
+        with file_lock(self.path.with_name(f".{self.path.name}.lock"), exclusive=exclusive):
+            self._holding = exclusive
+            try:
+                yield
+            finally:
+                self._holding = False
 
     def __repr__(self) -> str:
         return f"RunsStore({str(self.path)!r})"
@@ -164,7 +180,7 @@ class RunsStore:
             yield None
             return
         try:
-            with h5py.File(self.path, "r") as f:
+            with self._lock(exclusive=False), h5py.File(self.path, "r") as f:
                 if not f.keys() and not f.attrs:
                     yield None
                 else:
@@ -177,7 +193,14 @@ class RunsStore:
             raise ValueError(self._unreadable("it is empty" if self.path.stat().st_size == 0 else why)) from err
 
     def append(self, runs: Iterable[SeedRun]) -> int:
-        """Append runs not stored yet (same key, task, seed, epochs, precision); returns how many."""
+        """Append runs not stored yet (same key, task, seed, epochs, precision); returns how many.
+        Appends from several processes take turns (a lock file beside the runs file)."""
+        runs = list(runs)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock(exclusive=True):
+            return self._append(runs)
+
+    def _append(self, runs: list[SeedRun]) -> int:
         done = self.done()
         fresh, seen = [], set()
         for r in runs:
@@ -187,7 +210,6 @@ class RunsStore:
                 seen.add(rid)
         if not fresh:
             return 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         rows = [r.summary() for r in fresh]
         columns: dict[str, list] = {}
