@@ -5,6 +5,7 @@ recorded as a seed it is not, so both are refused with an error that says what t
 """
 from __future__ import annotations
 
+import random
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
@@ -51,3 +52,18 @@ def torch_random_stream(seed: "int | None" = None) -> Iterator[None]:
         if seed is not None:
             torch.manual_seed(seed)
         yield
+
+
+@contextmanager
+def global_random_streams(seed: int) -> Iterator[None]:
+    """numpy's and Python's global random streams seeded from ``seed`` for the block, the caller's
+    restored afterwards: code that draws from ``np.random`` or ``random`` instead of the generator
+    it was given still repeats itself for a seed, and leaves the caller's draws as they were."""
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    np.random.seed(np.random.SeedSequence(seed).generate_state(1)[0])   # legacy seeds stop at 2**32
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)

@@ -358,3 +358,27 @@ def test_an_unknown_option_is_the_same_error_for_a_name_and_a_class(bench: Bench
     for method in ("re", make_method("re").__class__):
         with pytest.raises(ValueError, match=r"no option\(s\) \['populaton_size'\]"):
             run_seeds(bench, "cora", method, seeds=1, budget=5, config={"populaton_size": 3}, progress=False)
+
+
+class _GlobalRandom(Method):
+    """Draws from numpy's and Python's global streams instead of its generator (a common slip)."""
+
+    name = "global-random"
+
+    def ask(self, n):
+        import random
+        pick = np.random.choice(self.problem.candidates, n).tolist()
+        return pick if random.random() < 2 else []
+
+
+def test_a_method_drawing_from_the_global_streams_still_repeats_itself(bench) -> None:
+    import random
+
+    np.random.seed(123)
+    random.seed(123)
+    before = (np.random.random(), random.random())
+    np.random.seed(123)
+    random.seed(123)
+    runs = [run_search(_GlobalRandom(), bench, "cora", budget=15, seed=s)["trajectory"]["keys"] for s in (4, 4, 5)]
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+    assert (np.random.random(), random.random()) == before   # the caller's streams are left as they were

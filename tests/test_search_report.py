@@ -158,6 +158,9 @@ def test_a_regret_curve_of_another_length_is_refused(short: dict) -> None:
 def test_default_budgets_adapt_to_the_results(short: dict, tmp_path) -> None:
     assert default_budgets({"a": {"x": fake("x", "a", [[1.0] * 150])}}) == [20, 100, 150]
     assert default_budgets({"a": {"x": fake("x", "a", [[1.0] * 30])}}) == [20, 30]
+    # rs and re at budget 10, ls at 25: at 10 all three are compared (they used to be left out)
+    mixed = {"a": {m: fake(m, "a", [[1.0] * n]) for m, n in (("rs", 10), ("re", 10), ("ls", 25))}}
+    assert default_budgets(mixed) == [10, 20, 25]
     make_report([short], tmp_path)                                   # (20, 100) refused budget-10 results
     assert "### After 10 queries" in (tmp_path / "summary.md").read_text()
     with pytest.raises(ValueError, match="--budgets 20 outside"):   # asked for: still refused

@@ -169,7 +169,7 @@ def test_rescore_says_when_there_is_nothing_to_rescore(bench: Benchmark, clean: 
     with pytest.raises(ValueError, match="no runs: nothing to rescore"):
         rescore(empty, bench)
     outside = _tampered(clean, lambda d, t: t["keys"].__setitem__(0, 99999999))
-    with pytest.raises(ValueError, match="do not match the table") as error:
+    with pytest.raises(ValueError, match="the table contradicts their trajectories") as error:
         rescore(outside, bench)
     assert "verify()" not in str(error.value)  # fits a CLI user as well as the Python API
 
@@ -180,3 +180,29 @@ def test_a_deterministic_method_verifies(bench: Benchmark, tmp_path) -> None:
                         config={"predictor": "mean-rank", "initial": 1, "initial_pool": 1})
     assert len({tuple(r["trajectory"]["keys"]) for r in results["runs"]}) == 1
     assert verify(results, bench) == []
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d, t: d.__setitem__("task", "citeseer"), "reveals .* the table's validation score"),
+    (lambda d, t: t["valid"].__setitem__(2, t["valid"][2] + 0.5), "query 2 .* reveals"),
+    (lambda d, t: d["budget"].__setitem__("queries", 10), "distinct architectures queried, budget is 10"),
+], ids=["another task's table", "an edited revealed value", "a budget below the trajectory"])
+def test_rescore_refuses_trajectories_the_table_contradicts(bench: Benchmark, clean: dict, change, message) -> None:
+    # rescoring such files gave them fresh, plausible scores
+    with pytest.raises(ValueError, match=f"the table contradicts their trajectories.*{message}"):
+        rescore(_tampered(clean, change), bench)
+
+
+def test_a_seed_repeated_within_one_file_is_refused_on_load(clean: dict, tmp_path) -> None:
+    doc = copy.deepcopy(clean)
+    doc["runs"].append(copy.deepcopy(doc["runs"][0]))
+    doc["seeds"].append(0)
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=r"runs\[2\] repeats seed 0 \(runs\[0\] has it too\)"):
+        load(path)   # a report would have counted that run twice
+    doc = copy.deepcopy(clean)
+    doc["seeds"] = [0, 1, 2]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=r"seeds lists \[0, 1, 2\], but the runs hold seeds \[0, 1\]"):
+        load(path)

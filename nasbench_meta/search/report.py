@@ -118,19 +118,25 @@ def _merged(kept: dict[str, Any], more: dict[str, Any], seed_sources: dict[int, 
     return merged
 
 
+def budgets_reached(table: dict) -> set[int]:
+    """The query counts the results documents' curves end at."""
+    return {len(res["runs"][0]["scores"]["regret_test"]) for methods in table.values()
+            for res in methods.values() if res["runs"]}
+
+
 def longest_budget(table: dict) -> int:
     """The most queries any results document's curves reach."""
-    longest = max((len(res["runs"][0]["scores"]["regret_test"]) for methods in table.values()
-                   for res in methods.values() if res["runs"]), default=0)
+    longest = max(budgets_reached(table), default=0)
     if not longest:
         raise ValueError("the results hold no runs to report")
     return longest
 
 
 def default_budgets(table: dict) -> list[int]:
-    """DEFAULT_BUDGETS the results reach, and the longest budget reached."""
+    """DEFAULT_BUDGETS the results reach, and every budget a results document ends at: methods run
+    with a shorter budget than the others are compared at their own budget, not left out."""
     longest = longest_budget(table)
-    return sorted({b for b in DEFAULT_BUDGETS if b <= longest} | {longest})
+    return sorted({b for b in DEFAULT_BUDGETS if b <= longest} | budgets_reached(table))
 
 
 def check_budgets(table: dict, budgets: Sequence[int]) -> None:

@@ -200,6 +200,19 @@ def structure_problem(results: Any) -> "str | None":
             return f"runs[{i}].trajectory is empty; every run queries at least one architecture"
         if len({len(traj[name]) for name in ("keys", "valid", "repeated", "cost")}) > 1:
             return f"runs[{i}].trajectory keys, valid, repeated and cost differ in length"
+    return _seeds_problem(results)
+
+
+def _seeds_problem(results: dict[str, Any]) -> "str | None":
+    """Each run a distinct seed, and ``seeds`` listing exactly the runs' seeds: a run copied under
+    its own seed would be counted twice in every mean."""
+    first: dict[int, int] = {}
+    for i, run in enumerate(results["runs"]):
+        if run["seed"] in first:
+            return f"runs[{i}] repeats seed {run['seed']} (runs[{first[run['seed']]}] has it too)"
+        first[run["seed"]] = i
+    if sorted(results["seeds"]) != sorted(first):
+        return f"seeds lists {results['seeds']}, but the runs hold seeds {list(first)}"
     return None
 
 
@@ -215,8 +228,14 @@ def rescore(results: dict[str, Any], bench: "Benchmark") -> dict[str, Any]:
         raise ValueError(f"cannot rescore these results: {'; '.join(problems)}")
     if not results["runs"]:
         raise ValueError("the results hold no runs: nothing to rescore")
+    task, budget = results["task"], int(results["budget"]["queries"])
+    valid = np.asarray(bench.scores(task, split="valid", seeds=SEEDS))
+    problems = [p for run in results["runs"] for p in _trajectory_problems(run, bench, task, budget, valid)]
+    if problems:
+        raise ValueError(f"cannot rescore these results: the table contradicts their trajectories, which "
+                         f"rescoring cannot fix: "
+                         f"{'; '.join(problems[:5])}{' ...' if len(problems) > 5 else ''}")
     out = copy.deepcopy(results)
-    task, budget = out["task"], int(out["budget"]["queries"])
     out["reference"] = reference(bench, task)
     for run in out["runs"]:
         traj = run["trajectory"]
@@ -235,9 +254,6 @@ def verify(results: dict[str, Any], bench: "Benchmark") -> list[str]:
     if problems:
         return problems
     task, budget = results["task"], int(results["budget"]["queries"])
-    seeds = [r.get("seed") for r in results["runs"]]
-    if sorted(seeds) != sorted(results["seeds"]) or len(set(seeds)) != len(seeds):
-        problems.append(f"seeds {results['seeds']} do not match the runs' seeds {seeds} (or repeat)")
     valid = np.asarray(bench.scores(task, split="valid", seeds=SEEDS))
     ref = reference(bench, task)
     for key in ("best_valid", "best_test"):
@@ -299,8 +315,19 @@ def _close(got: Any, truth: float) -> bool:
 
 def _check_run(run: dict[str, Any], bench: "Benchmark", task: str, budget: int,
                valid: np.ndarray, ref: dict[str, Any]) -> list[str]:
-    seed = run.get("seed")
-    where = f"seed {seed}"
+    problems = _trajectory_problems(run, bench, task, budget, valid)
+    if problems:
+        return problems
+    traj = run["trajectory"]
+    expected = score_run(bench, task, traj["keys"], traj["repeated"], budget, ref)
+    return _scores_problems(run, expected, f"seed {run.get('seed')}")
+
+
+def _trajectory_problems(run: dict[str, Any], bench: "Benchmark", task: str, budget: int,
+                         valid: np.ndarray) -> list[str]:
+    """What the table contradicts in a run's trajectory: keys outside the task, revealed values
+    that are not the table's, wrong repeated flags, more distinct queries than the budget."""
+    where = f"seed {run.get('seed')}"
     traj = run.get("trajectory") or {}
     keys, values, repeated = traj.get("keys", []), traj.get("valid", []), traj.get("repeated", [])
     if not (len(keys) == len(values) == len(repeated)) or not keys:
@@ -320,9 +347,11 @@ def _check_run(run: dict[str, Any], bench: "Benchmark", task: str, budget: int,
         problems.append(f"{where}: {len(seen)} distinct architectures queried, budget is {budget}")
     if run.get("num_queries") != len(seen):
         problems.append(f"{where}: num_queries is {run.get('num_queries')}, the trajectory has {len(seen)}")
-    if problems:
-        return problems
-    expected = score_run(bench, task, keys, repeated, budget, ref)
+    return problems
+
+
+def _scores_problems(run: dict[str, Any], expected: dict[str, Any], where: str) -> list[str]:
+    problems = []
     recorded = run.get("scores") or {}
     for name, value in expected.items():
         got = recorded.get(name)

@@ -11,7 +11,7 @@ from nasbench_meta.oracle import check_query_budget
 from nasbench_meta.search.api import Method, SearchProblem
 from nasbench_meta.search.registry import make_method
 from nasbench_meta.search.scoring import score_run
-from nasbench_meta.seeds import check_seed
+from nasbench_meta.seeds import check_seed, global_random_streams
 from nasbench_meta.spaces import UnknownArchitectureError
 
 if TYPE_CHECKING:
@@ -83,6 +83,17 @@ def run_search(method: "Method | type[Method] | str", bench: "Benchmark", task: 
     check_batch_size(batch_size)
     oracle = bench.oracle(task, budget=budget)
     problem = make_problem(bench, task, budget, oracle.candidates)
+    with global_random_streams(seed):   # a method drawing from np.random / random still repeats itself
+        traj, method_s = _drive(method, oracle, problem, seed, budget, batch_size, cost_budget, max_stall)
+    scores = score_run(bench, task, traj.keys, traj.repeated, budget)
+    return {"seed": int(seed), "trajectory": traj.to_dict(), "num_queries": oracle.num_queries,
+            "total_cost": oracle.total_cost, "scores": scores,
+            "timing": {"wall_s": time.perf_counter() - start, "method_s": method_s}}
+
+
+def _drive(method: Method, oracle: Any, problem: SearchProblem, seed: int, budget: int, batch_size: int,
+           cost_budget: "float | None", max_stall: int) -> "tuple[Trajectory, float]":
+    """The ask/tell loop: the trajectory, and the seconds spent inside the method."""
     clock, stall = time.perf_counter, 0
     method_s, tick = 0.0, clock()
     method.setup(problem, np.random.default_rng(seed))
@@ -102,11 +113,7 @@ def run_search(method: "Method | type[Method] | str", bench: "Benchmark", task: 
         tick = clock()
         tell(observations)
     method_s += clock() - tick
-    traj = _trajectory(oracle.history)  # the oracle is fresh: its history is this run
-    scores = score_run(bench, task, traj.keys, traj.repeated, budget)
-    return {"seed": int(seed), "trajectory": traj.to_dict(), "num_queries": oracle.num_queries,
-            "total_cost": oracle.total_cost, "scores": scores,
-            "timing": {"wall_s": time.perf_counter() - start, "method_s": method_s}}
+    return _trajectory(oracle.history), method_s   # the oracle is fresh: its history is this run
 
 
 def _instance(method: "Method | type[Method] | str") -> Method:
