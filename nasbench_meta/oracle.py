@@ -118,7 +118,9 @@ class SearchOracle:
         return out
 
     def _key(self, arch: Any) -> int:
-        return int(arch) if isinstance(arch, (int, np.integer)) else self.space.key(arch)
+        if isinstance(arch, (int, np.integer)) and not isinstance(arch, bool):
+            return int(arch)
+        return self.space.key(arch)   # strings, Architecture objects; bools and floats are refused
 
     def _covered_key(self, key: int) -> int:
         """Canonical form of a key the task scores, or a clear error."""

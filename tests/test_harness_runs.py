@@ -333,3 +333,12 @@ def test_two_processes_appending_to_one_runs_file_lose_nothing(tmp_path):
     assert _wait_all(pids) == [0, 0, 0]
     keys = RunsStore(path).table().key.tolist()
     assert sorted(keys) == list(range(100, 112)) + list(range(200, 212))
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"task": "nope"}, "no training protocol for task 'nope'"),
+    ({"device": "tpu"}, "'tpu' is not a device the harness trains on"),
+])
+def test_a_job_refuses_a_task_or_device_it_can_never_run(options, message):
+    with pytest.raises((LookupError, ValueError), match=message):   # when made, not in a worker
+        Job(**{"key": ARCHS[0], "task": "cora", "seeds": (0,), **options})

@@ -382,3 +382,8 @@ def test_a_method_drawing_from_the_global_streams_still_repeats_itself(bench) ->
     runs = [run_search(_GlobalRandom(), bench, "cora", budget=15, seed=s)["trajectory"]["keys"] for s in (4, 4, 5)]
     assert runs[0] == runs[1] and runs[0] != runs[2]
     assert (np.random.random(), random.random()) == before   # the caller's streams are left as they were
+
+
+def test_the_oracle_refuses_a_bool_for_a_key(bench) -> None:
+    with pytest.raises(ValueError, match="True is not an architecture"):   # True would be key 1
+        bench.oracle("cora").query(True)

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Sequence
 
@@ -22,7 +23,7 @@ from nasbench_meta.harness.models import canonical_architecture
 from nasbench_meta.harness.protocol import get_protocol
 from nasbench_meta.harness.runs import RunsStore
 from nasbench_meta.harness.batched import check_precision
-from nasbench_meta.harness.train import SeedRun, check_epochs, train_seeds
+from nasbench_meta.harness.train import SeedRun, check_device, check_epochs, train_seeds
 from nasbench_meta.seeds import check_seed_list
 from nasbench_meta.spaces import Architecture
 from nasbench_meta.workers import exit_with_parent, ignore_ctrl_c_on
@@ -57,6 +58,9 @@ class Job:
         object.__setattr__(self, "seeds", tuple(check_seed_list(self.seeds, "seeds")))
         object.__setattr__(self, "epochs", check_epochs(self.epochs))   # here, not in a worker
         check_precision(self.precision)
+        get_protocol(self.task)   # an unknown task fails here, not in a worker after dispatch
+        if self.device is not None:   # its spelling; whether a worker has it, the worker says
+            check_device(self.device, local=False)
 
     @property
     def fidelity(self) -> int:
@@ -139,6 +143,9 @@ class PoolExecutor:
             futures = {pool.submit(run_job, job): job for job in jobs}
             for fut in as_completed(futures):
                 exc = fut.exception()
+                if isinstance(exc, BrokenProcessPool):   # the same error for every job not finished
+                    exc = RuntimeError("a worker process died (killed, or out of memory?) before this job "
+                                       "finished; nothing of it was stored: rerun the command to train it")
                 yield futures[fut], (exc if exc is not None else fut.result())
 
     def close(self) -> None:

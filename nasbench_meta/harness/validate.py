@@ -65,6 +65,8 @@ def table_keys(bench: Benchmark, task: str, archs: Sequence[Any]) -> list[int]:
     """The table keys of ``archs`` (keys, ``"links|ops"`` strings, any isomorphic form), all of
     them checked at once: a bad one found after hours of training would lose the whole summary."""
     archs = list(archs)
+    if not archs:
+        raise ValueError("no architectures given: pass at least one key or 'links|ops' string")
     keys: list[int] = []
     first: dict[int, Any] = {}
     bad = []
@@ -169,8 +171,8 @@ def validate_predictions(bench: Benchmark, task: str, predictions: pd.Series, *,
     support architectures it records (``attrs['support_keys']``) are left out, since the predictor
     was given their table scores.
     """
-    if top < 1:
-        raise ValueError("top must be at least 1")
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise ValueError(f"top must be a whole number of architectures >= 1, got {top!r}")
     _check_predictions_for(predictions, task)
     best = unmeasured(predictions).dropna().sort_values(ascending=False, kind="stable").head(top)
     df, summary = compare_with_table(bench, task, best.index.tolist(), seeds=seeds, **kwargs)
