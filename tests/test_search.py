@@ -387,3 +387,19 @@ def test_a_method_drawing_from_the_global_streams_still_repeats_itself(bench) ->
 def test_the_oracle_refuses_a_bool_for_a_key(bench) -> None:
     with pytest.raises(ValueError, match="True is not an architecture"):   # True would be key 1
         bench.oracle("cora").query(True)
+
+
+class _FailsLater(Method):
+    name = "fails-later"
+
+    def ask(self, n):
+        if len(self.scores) == 3:
+            raise KeyError("my bug")
+        return self.problem.sample(self.rng, n, exclude=self.scores).tolist()
+
+
+@pytest.mark.skipif(not hasattr(Exception, "add_note"), reason="exception notes need Python 3.11")
+def test_an_error_in_a_method_says_which_seed_it_came_from(bench) -> None:
+    with pytest.raises(KeyError, match="my bug") as error:
+        run_search(_FailsLater(), bench, "cora", budget=10, seed=7)
+    assert error.value.__notes__ == ["(in seed 7 of fails-later on cora, after 3 queries)"]

@@ -14,7 +14,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Protocol, Sequence
 
 from tqdm.auto import tqdm
 
@@ -83,6 +83,18 @@ def run_job(job: Job) -> list[SeedRun]:
 
 
 Outcome = tuple[Job, "list[SeedRun] | BaseException"]
+
+
+class Executor(Protocol):
+    """What ``run_jobs`` drives: ``run`` yields each job with its runs, or the exception that
+    stopped it (a failed job never stops the others), in the order jobs finish; ``close`` frees
+    what the executor started (processes, a cluster)."""
+
+    name: str
+
+    def run(self, jobs: Sequence[Job]) -> Iterator[Outcome]: ...
+
+    def close(self) -> None: ...
 
 
 class LocalExecutor:
@@ -201,7 +213,7 @@ class DaskExecutor:
             self.cluster, self._own_cluster = None, False
 
 
-def make_executor(kind: str = "local", *, workers: int = 2, scheduler: str | None = None):
+def make_executor(kind: str = "local", *, workers: int = 2, scheduler: str | None = None) -> Executor:
     """``local`` (sequential), ``pool`` (process pool) or ``dask`` (``scheduler`` address, or a
     LocalCluster of ``workers`` processes when none is given)."""
     if scheduler or kind == "dask":
@@ -215,14 +227,19 @@ def make_executor(kind: str = "local", *, workers: int = 2, scheduler: str | Non
 
 @dataclass
 class BatchResult:
+    """What ``run_jobs`` did: runs it trained, seed runs the store already held, and the jobs that
+    failed with their error (failures are collected, not raised: the other jobs went on)."""
+
     runs: list[SeedRun]            # runs finished by this call
     skipped: int                   # seed runs already in the store
     failures: list[tuple[Job, str]]
 
 
-def run_jobs(jobs: Iterable[Job], store: RunsStore | None, executor=None, *,
+def run_jobs(jobs: Iterable[Job], store: RunsStore | None, executor: "Executor | None" = None, *,
              progress: bool = True) -> BatchResult:
-    """Run ``jobs`` (minus what ``store`` holds), appending each job's runs as it finishes."""
+    """Run ``jobs`` (minus what ``store`` holds; ``executor`` None: one after another here),
+    appending each job's runs as it finishes. A job that fails is listed in the result's
+    ``failures`` and the batch goes on; check it (the CLI exits 1 when it is not empty)."""
     jobs = list(jobs)
     for task, root in sorted({(j.task, j.data_root) for j in jobs}, key=str):
         check_task_data(task, root)      # fail before queueing hours of work

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from nasbench_meta.benchmark import Benchmark, MissingResultError
-from nasbench_meta.harness.executors import Job, run_jobs
+from nasbench_meta.harness.executors import Executor, Job, run_jobs
 from nasbench_meta.harness.protocol import get_protocol
 from nasbench_meta.harness.runs import RunsStore
 from nasbench_meta.harness.train import SeedRun
@@ -96,14 +96,16 @@ def table_keys(bench: Benchmark, task: str, archs: Sequence[Any]) -> list[int]:
 
 
 def compare_with_table(bench: Benchmark, task: str, keys: Sequence[Any], *, seeds: Sequence[int],
-                       data_root: str | None = None, executor=None, store: RunsStore | None = None,
+                       data_root: str | None = None, executor: "Executor | None" = None,
+                       store: RunsStore | None = None,
                        epochs: int | None = None, device: str | None = None,
                        progress: bool = True, precision: str = "float32") -> tuple[pd.DataFrame, dict]:
     """Train ``keys`` on ``task`` (seeds explicit) and compare with the table.
 
     ``keys``: table keys or any other spelling (``"links|ops"``, an isomorphic form), all checked
     before anything trains. Runs already in ``store`` are reused, new ones appended as they finish.
-    Returns (one row per canonical key, summary dict with MAEs in accuracy points and Spearman).
+    Returns (one row per canonical key, summary dict with MAEs in accuracy points and Spearman);
+    jobs that failed are listed in ``summary["failures"]``, not raised.
     """
     keys = table_keys(bench, task, keys)
     seeds = check_seed_list(seeds)

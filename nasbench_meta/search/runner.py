@@ -41,6 +41,7 @@ def cost_metric(bench: "Benchmark", task: str) -> "str | None":
 
 
 def make_problem(bench: "Benchmark", task: str, budget: int, candidates: np.ndarray) -> SearchProblem:
+    """What a method is told about the search: the space, the task, the keys it may propose, the budget."""
     return SearchProblem(space=bench.space, task=task, candidates=candidates, budget=budget,
                          metric=str(bench.task_info(task).get("metric", "score")),
                          covers_space=len(candidates) == len(bench.keys))
@@ -84,7 +85,12 @@ def run_search(method: "Method | type[Method] | str", bench: "Benchmark", task: 
     oracle = bench.oracle(task, budget=budget)
     problem = make_problem(bench, task, budget, oracle.candidates)
     with global_random_streams(seed):   # a method drawing from np.random / random still repeats itself
-        traj, method_s = _drive(method, oracle, problem, seed, budget, batch_size, cost_budget, max_stall)
+        try:
+            traj, method_s = _drive(method, oracle, problem, seed, budget, batch_size, cost_budget, max_stall)
+        except Exception as exc:
+            if hasattr(exc, "add_note"):   # Python 3.11+: shown under the traceback
+                exc.add_note(f"(in seed {seed} of {_label(method)} on {task}, after {oracle.num_queries} queries)")
+            raise
     scores = score_run(bench, task, traj.keys, traj.repeated, budget)
     return {"seed": int(seed), "trajectory": traj.to_dict(), "num_queries": oracle.num_queries,
             "total_cost": oracle.total_cost, "scores": scores,
