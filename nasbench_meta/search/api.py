@@ -107,8 +107,8 @@ class Method(ABC):
     architecture). Options are keyword arguments declared in ``defaults``; those naming files on
     this machine go in ``local_files`` (results record their file name only).
 
-    Draw random numbers from ``self.rng`` (the runner seeds numpy's and Python's global streams
-    per run as well, so a slip still repeats itself). Keep per-run state on the instance, set in
+    Draw random numbers from ``self.rng`` (for methods of your own the runner seeds numpy's and
+    Python's global streams per run as well, so a slip still repeats itself). Keep per-run state on the instance, set in
     ``start``: class attributes are shared by every seed run in one process, and a seed's results
     would then depend on the seeds run before it.
     """
