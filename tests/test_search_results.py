@@ -206,3 +206,8 @@ def test_a_seed_repeated_within_one_file_is_refused_on_load(clean: dict, tmp_pat
     path.write_text(json.dumps(doc))
     with pytest.raises(ValueError, match=r"seeds lists \[0, 1, 2\], but the runs hold seeds \[0, 1\]"):
         load(path)
+
+
+def test_verify_refuses_results_that_claim_another_split(bench: Benchmark, clean: dict) -> None:
+    doc = {**copy.deepcopy(clean), "split": "test"}
+    assert verify(doc, bench) == ["split is 'test'; a search is shown validation scores only ('valid')"]

@@ -289,7 +289,11 @@ def _check_header(results: dict[str, Any], bench: "Benchmark") -> list[str]:
     if not isinstance(results, dict) or results.get("format") != FORMAT:
         return ["not a nasbench-meta search results document (format field)"]
     problem = schema_problem(results) or structure_problem(results)
-    return [problem] if problem else _table_problems(results, bench)
+    if problem:
+        return [problem]
+    split = [] if results.get("split") == "valid" else [
+        f"split is {results.get('split')!r}; a search is shown validation scores only ('valid')"]
+    return split + _table_problems(results, bench)
 
 
 def _table_problems(results: dict[str, Any], bench: "Benchmark") -> list[str]:
