@@ -10,7 +10,7 @@ from typing import Any
 
 def add_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", default=None,
-                        help="data directory (default: $NASBENCH_META_HOME, else $XDG_DATA_HOME/nasbench-meta, "
+                        help="data directory, not empty (default: $NASBENCH_META_HOME, else $XDG_DATA_HOME/nasbench-meta when absolute, "
                              "else ~/.local/share/nasbench-meta)")
 
 

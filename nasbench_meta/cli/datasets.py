@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_root(build)
     build.set_defaults(func=_build)
 
-    listing = commands.add_parser("list", help="known benchmarks and whether they are built")
+    listing = commands.add_parser("list", help="known benchmarks and whether they are built (or damaged)")
     add_root(listing)
     add_json(listing)
     listing.set_defaults(func=_list)

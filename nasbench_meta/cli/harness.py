@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                            "list`) or your own, as path/to/file.py:Class")
     group.add_argument("--model", help="a predictor file written by `predictors train` (trained without --task)")
     p.add_argument("--config", default=None, help="JSON object of options for --predictor, e.g. '{\"n_estimators\": 100}'")
-    p.add_argument("--top", type=positive_int, default=5, help="architectures to train (default: %(default)s)")
+    p.add_argument("--top", type=positive_int, default=5, help="architectures to train: the predicted best outside the --shots support set (default: %(default)s)")
     p.add_argument("--shots", type=int, default=20,
                    help="support architectures of the task the predictor sees (default: %(default)s)")
     p.add_argument("--seed", type=seed_int, required=True, help="seed of the support draw and of the predictor's fit (a --model keeps the seed it was fitted with)")

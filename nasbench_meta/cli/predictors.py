@@ -38,13 +38,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    "one versioned JSON per predictor, a markdown table and a PNG plot.")
     p.add_argument("--predictor", required=True, action="append", help=_NAME_HELP + "; repeat for several")
     p.add_argument("--holdout", required=True, action="append",
-                   help="held-out task, repeat for several; 'all' = the complete tasks (proteins only by name)")
-    p.add_argument("--shots", type=int, action="append", help="K, repeat for several (default: 0 10 20 50 100)")
+                   help="held-out task, repeat for several; 'all' (alone) = the complete tasks (proteins only by name)")
+    p.add_argument("--shots", type=int, action="append",
+                   help="K, repeat for several (default: 0 10 20 50 100); each from 0 to the task's size minus 2, "
+                        "repeats dropped; K below the predictor's smallest are recorded as skipped")
     p.add_argument("--seeds", type=int, required=True, help="number of support seeds: 0 .. N-1")
     p.add_argument("--fit-seed", type=seed_int, default=0, help="seed of each fit (default: %(default)s; recorded)")
     p.add_argument("--out", default="predictor-eval", help="output folder (default: %(default)s); "
-                   "finished held-out tasks are cached there, so a rerun resumes")
-    p.add_argument("--stem", default="evaluation", help="file name stem of the outputs (default: %(default)s)")
+                   "finished held-out tasks are cached there, so a rerun resumes (a predictor of your own whose "
+                   "file changed is evaluated again)")
+    p.add_argument("--stem", default="evaluation", help="file name stem of the outputs, no folder (default: %(default)s)")
     p.add_argument("--no-predictions", action="store_true", help="do not store the ranks needed to re-score")
     _add_common(p)
     p.set_defaults(func=_evaluate)
@@ -61,15 +64,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json(p)
     p.set_defaults(func=_ceilings)
 
-    p = sub.add_parser("predict", help="predict every architecture of a task from K measured ones")
+    p = sub.add_parser("predict", help="predict every architecture of a task from K measured ones",
+                       description="Draws K support architectures of --task with --seed, gives the predictor their "
+                                   "validation scores and predicts every architecture of the task.")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--predictor", help="fit this predictor on every other complete task (" + _NAME_HELP + ")")
     group.add_argument("--model", help="a predictor file written by `predictors train`")
     p.add_argument("--task", required=True)
     p.add_argument("--shots", type=int, required=True, help="K support architectures drawn with --seed")
     p.add_argument("--seed", type=seed_int, required=True)
-    p.add_argument("--top", type=positive_int, default=10, help="show the predicted top N (default: %(default)s)")
-    p.add_argument("--csv", help="write every prediction to this CSV")
+    p.add_argument("--top", type=positive_int, default=10, help="show the predicted top N of the architectures outside the K support set "
+                                                                   "(default: %(default)s)")
+    p.add_argument("--csv", help="write every prediction to this CSV (a `support` column marks the K measured ones)")
     _add_common(p)
     p.set_defaults(func=_predict)
 

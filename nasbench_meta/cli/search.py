@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="one method on one task over many seeds")
     run.add_argument("--method", required=True, help=METHOD_HELP)
     run.add_argument("--task", required=True)
-    run.add_argument("--out", required=True, help="results JSON (resumed if it exists with the same settings)")
+    run.add_argument("--out", required=True, help="results JSON (resumed if it exists with the same settings and, for a method of "
+                          "your own, an unchanged source file)")
     _add_run_options(run)
     run.set_defaults(func=_run)
 
@@ -31,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grid.add_argument("--methods", required=True, help="comma-separated; " + METHOD_HELP)
     grid.add_argument("--tasks", required=True, help="comma-separated, 'all', or 'complete' (tasks covering "
                                                      "the whole space)")
-    grid.add_argument("--out-dir", required=True, help="writes <method>-<task>.json there (resumable)")
+    grid.add_argument("--out-dir", required=True, help="writes <method>-<task>.json there (resumable, as --out of `search run`)")
     _add_run_options(grid)
     grid.set_defaults(func=_grid)
 
@@ -41,7 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json(verify)
     verify.set_defaults(func=_verify)
 
-    rescore = sub.add_parser("rescore", help="recompute every score of a results file from its trajectories")
+    rescore = sub.add_parser("rescore", help="recompute every score of a results file from its trajectories",
+                             description="Recomputes the reference and every run's scores from the trajectories "
+                                         "and the table. Results the table contradicts (another task's table, "
+                                         "edited revealed values, more queries than the budget) are refused "
+                                         "and nothing is written.")
     rescore.add_argument("file")
     rescore.add_argument("--out", required=True, help="where to write the re-scored results")
     rescore.add_argument("--force", action="store_true", help="overwrite --out if it exists")
@@ -54,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--out-dir", required=True)
     report.add_argument("--budgets", default=None,
                         help="comma-separated budgets shown in the tables (default: 20 and 100 where the "
-                             "results reach them, and the longest budget they reach)")
+                             "results reach them, and every budget a results file ends at)")
     report.set_defaults(func=_report)
 
 

@@ -32,8 +32,9 @@ def _label(results: dict[str, Any]) -> str:
 
 
 def _identity(results: dict[str, Any]) -> str:
-    """Digest of what makes a method run what it ran: version, spec and configuration."""
-    method = {k: results["method"].get(k) for k in ("version", "spec", "config")}
+    """Digest of what makes a method run what it ran: version, spec, configuration and, for a
+    user's method, its code's digest (two versions of one file are two methods)."""
+    method = {k: results["method"].get(k) for k in ("version", "spec", "config", "code")}
     return hashlib.sha1(json.dumps(method, sort_keys=True).encode()).hexdigest()[:6]
 
 
