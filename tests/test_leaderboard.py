@@ -428,3 +428,13 @@ def test_checked_in_boards_name_no_machines_directories():
     for page in [*boards.glob("*/*/README.md"), *boards.glob("*/*/index.html")]:
         text = page.read_text(encoding="utf-8")
         assert "/tmp/" not in text and "/home/" not in text, page
+
+
+def test_results_from_two_versions_of_a_users_code_are_rejected(board, bench, rs2_results):
+    # one task rerun after the method's file changed: the same name and spec, another method
+    results = copy.deepcopy(rs2_results)
+    for i, res in enumerate(results):
+        res["method"]["code"] = "aaaaaaaaaaaa" if i else "bbbbbbbbbbbb"
+    verdict = actions.validate(_submission(results, name="Mine"), boards_dir=board, bench=bench)
+    assert not verdict.accepted
+    assert any(p.code == "mixed-methods" and "versions of the method's code" in p.message for p in verdict.problems)

@@ -144,9 +144,13 @@ def _verify_nas(results: list[dict[str, Any]], bench: "Benchmark") -> tuple[list
                                 f"{', '.join(required_tasks(bench))}"))
     names = sorted({str(r.get("method", {}).get("name")) for r in by_task.values()})
     classes = sorted({_method_class(r) for r in by_task.values()})   # a renamed mix keeps its specs
+    codes = sorted({str(r.get("method", {}).get("code")) for r in by_task.values()})   # a user's file, per task
     if len(names) > 1 or len(classes) > 1:
         found = names if len(names) > 1 else classes
         problems.append(Problem("mixed-methods", f"results come from different methods {found}; submit one method"))
+    elif len(codes) > 1:
+        problems.append(Problem("mixed-methods", f"results come from different versions of the method's code "
+                                                 f"(digests {codes}); rerun every task with one version"))
     if problems:
         return problems, None
     return [], _nas_summary(by_task, bench)
