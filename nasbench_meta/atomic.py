@@ -92,8 +92,11 @@ def file_lock(path: "str | os.PathLike[str]", *, exclusive: bool) -> Iterator[No
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError:
-        yield
-        return
+        try:   # another user's lock file: flock works on a read-only descriptor too
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            yield
+            return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield

@@ -20,14 +20,28 @@ def class_spec(cls: type) -> str:
 
 
 def code_digest(cls: type) -> "str | None":
-    """A digest of the source file of a user's class (None for nasbench-meta's own, whose
-    ``version`` says when they change): results cached for a user's class are stale once its code changes."""
+    """A digest of the source file of a user's class as this process loaded it (None for
+    nasbench-meta's own, whose ``version`` says when they change, and for classes without a
+    file): results of a user's class are stale once its code changes."""
     if cls.__module__.split(".")[0] == "nasbench_meta":
         return None
+    module = sys.modules.get(cls.__module__)
+    if module is not None and _DIGEST in vars(module):
+        return vars(module)[_DIGEST]
     try:
-        return hashlib.sha256(Path(inspect.getsourcefile(cls)).read_bytes()).hexdigest()[:12]
+        digest = _digest(Path(inspect.getsourcefile(cls)).read_bytes())
     except (TypeError, OSError):   # defined interactively: no file to read
         return None
+    if module is not None:
+        setattr(module, _DIGEST, digest)   # the file as first seen here: a later edit does not run here
+    return digest
+
+
+_DIGEST = "__nasbench_meta_code_digest__"
+
+
+def _digest(source: bytes) -> str:
+    return hashlib.sha256(source).hexdigest()[:12]
 
 
 def load_class(spec: str, base: type, what: str) -> type:
@@ -54,14 +68,22 @@ def _load_module(where: str, what: str):
         if name not in sys.modules:
             module_spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(module_spec)
+            source = path.read_bytes()
+            setattr(module, _DIGEST, _digest(source))   # of the code that runs, even if the file changes later
             sys.modules[name] = module
             try:
-                module_spec.loader.exec_module(module)
+                exec(compile(source, str(path), "exec"), vars(module))
             except BaseException:
                 del sys.modules[name]
                 raise
         return sys.modules[name]
     try:
-        return importlib.import_module(where)
+        module = importlib.import_module(where)
     except ModuleNotFoundError as exc:
         raise LookupError(f"cannot import {where!r} ({exc}); is it installed or on PYTHONPATH?") from None
+    if _DIGEST not in vars(module) and getattr(module, "__file__", None):
+        try:   # the file as imported now (a later edit does not run in this process)
+            setattr(module, _DIGEST, _digest(Path(module.__file__).read_bytes()))
+        except OSError:
+            pass
+    return module

@@ -278,6 +278,11 @@ def test_validate_takes_a_trained_predictor_file_and_options(bench_root, planeto
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert summary["predictor"] == "weighted-rank" and summary["predictor_seed"] == 3
     assert summary["predictor_file"] == str(model) and summary["measured"] == 1
+    on_cora = tmp_path / "on-cora.npz"
+    assert main(["predictors", "train", "--predictor", "weighted-rank", "--sources", "cora,citeseer", "--seed", "0",
+                 "--root", str(bench_root), "--out", str(on_cora)]) == 0
+    with pytest.raises(ValueError, match="was trained on cora.*predictors train --holdout cora"):
+        _main(["harness", "validate", "--model", str(on_cora), *common])
     with pytest.raises(ValueError, match="--config does not apply to --model"):
         _main(["harness", "validate", "--model", str(model), "--config", '{"temperature": 0.1}', *common])
     with pytest.raises(UnknownOptionError, match="has no option"):

@@ -274,6 +274,7 @@ def test_a_rewrite_keeps_what_else_the_file_holds_and_clears_old_temporaries(tmp
         f.attrs["project"] = "ablation-7"
         f["runs"].attrs["note"] = "cluster A"
         f.create_dataset("extra/notes", data=np.arange(3))
+        f["runs"].create_dataset("my_label", data=[7, 8])
     stale = tmp_path / ".runs.h5.0123456789ab.tmp"   # a rewrite killed two hours ago
     stale.write_bytes(b"half a file")
     os.utime(stale, (time.time() - 7200,) * 2)
@@ -283,7 +284,7 @@ def test_a_rewrite_keeps_what_else_the_file_holds_and_clears_old_temporaries(tmp
     assert store.append([_fake_run(ARCHS[1])]) == 1   # goes through the rewrite
     with h5py.File(store.path, "r") as f:
         assert f.attrs["project"] == "ablation-7" and f["runs"].attrs["note"] == "cluster A"
-        assert f["extra/notes"][:].tolist() == [0, 1, 2]
+        assert f["extra/notes"][:].tolist() == [0, 1, 2] and f["runs/my_label"][:].tolist() == [7, 8]
     assert store.table().key.tolist() == ARCHS
     assert sorted(p.name for p in tmp_path.iterdir()) == [".runs.h5.lock", "runs.h5"]
 
@@ -342,3 +343,13 @@ def test_two_processes_appending_to_one_runs_file_lose_nothing(tmp_path):
 def test_a_job_refuses_a_task_or_device_it_can_never_run(options, message):
     with pytest.raises((LookupError, ValueError), match=message):   # when made, not in a worker
         Job(**{"key": ARCHS[0], "task": "cora", "seeds": (0,), **options})
+
+
+def test_a_runs_file_named_through_a_symlink_shares_its_lock(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "runs.h5").symlink_to(tmp_path / "a" / "runs.h5")
+    RunsStore(tmp_path / "a" / "runs.h5").append([_fake_run(ARCHS[0])])
+    RunsStore(tmp_path / "b" / "runs.h5").append([_fake_run(ARCHS[1])])
+    assert (tmp_path / "a" / ".runs.h5.lock").exists() and not (tmp_path / "b" / ".runs.h5.lock").exists()
+    assert len(RunsStore(tmp_path / "b" / "runs.h5").table()) == 2

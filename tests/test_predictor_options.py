@@ -53,10 +53,10 @@ BAD = [
     ("xgb", "subsample", 1.5, FRACTION, False),
     ("xgb", "colsample_bytree", 0, FRACTION, False),
     ("xgb", "learning_rate", -0.1, "a positive number", False),
-    ("xgb", "n_jobs", 0, WHOLE_1, False),
+    ("xgb", "n_jobs", 0, "a whole number >= 1, or -1, or None", False),   # -1 / None: all cores
     ("xgb-src", "max_depth", 0, WHOLE_1, False),
     ("xgb-src", "n_estimators", 2.0, WHOLE_1, True),        # 2.0 is no whole number, as for seeds and epochs
-    ("rf", "max_features", 0, FRACTION, False),
+    ("rf", "max_features", 0, "a positive number, or 'sqrt', or 'log2', or None", False),
     ("rf", "min_samples_leaf", 0, WHOLE_1, False),
     ("rf", "n_estimators", None, WHOLE_1, True),
     ("gin", "weight_decay", -1e-4, "a number >= 0", False),
@@ -109,11 +109,19 @@ def test_good_values_are_accepted_and_numpy_scalars_stored_as_python_ones():
     assert p.config["n_estimators"] == 5 and type(p.config["n_estimators"]) is int
     assert p.config["train_shots"] == [0, 5] and all(type(k) is int for k in p.config["train_shots"])
     assert p.config["use_encoding"] is False
-    assert p.config["subsample"] == 1.0 and type(p.config["subsample"]) is float
+    assert p.config["subsample"] == 1 and type(p.config["subsample"]) is int   # whole stays whole
     assert p.config["learning_rate"] == 0.5 and type(p.config["learning_rate"]) is float
     json.dumps(p.config)   # numpy scalars would not be JSON
     assert get_predictor("weighted-rank", temperature=1).config["temperature"] == 1.0
-    assert get_predictor("rf", max_features=1).config["max_features"] == 1.0   # all features, not one
+    # as scikit-learn reads them: an int is a count (1: one feature), a float a fraction (1.0: all);
+    # configs saved before the rules keep their meaning
+    assert type(get_predictor("rf", max_features=1).config["max_features"]) is int
+    assert get_predictor("rf", max_features=1.0).config["max_features"] == 1.0
+    for value in ("sqrt", "log2", None, 7):
+        assert get_predictor("rf", max_features=value).config["max_features"] == value
+    for value in (-1, None, 3):
+        assert get_predictor("xgb", n_jobs=value).config["n_jobs"] == value
+        assert get_predictor("rf", n_jobs=value).config["n_jobs"] == value
     assert get_predictor("gp-meta", fit_shots=[1], weight_decay=0).config["fit_shots"] == [1]
     assert get_predictor("gnn-meta", train_shots=[0]).config["train_shots"] == [0]
 

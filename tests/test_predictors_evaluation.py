@@ -321,3 +321,12 @@ def test_support_size_must_be_a_whole_number(bench, shots):
 
     with pytest.raises(TypeError, match=f"shots must be a whole number of support architectures, got {shots!r}"):
         sample_support(bench, "cora", shots=shots, seed=0)
+
+
+def test_several_predictors_are_all_checked_before_the_first_fit(bench_root, tmp_path, capsys, monkeypatch):
+    import nasbench_meta.predictors.evaluation as evaluation
+
+    monkeypatch.setattr(evaluation, "_run_holdout", lambda *a, **k: pytest.fail("fitted before checking"))
+    assert main(["predictors", "evaluate", "--predictor", "weighted-rank", "--predictor", "xgb", "--holdout", "cora",
+                 "--shots", "0", "--seeds", "1", "--out", str(tmp_path / "ev"), "--root", str(bench_root)]) == 2
+    assert "xgb needs at least 2 support architectures" in capsys.readouterr().err

@@ -316,3 +316,17 @@ def test_the_readmes_method_example_runs(bench_root: Path, tmp_path: Path) -> No
                  "--budget", "100", "--seeds", "10", "--out", str(out), "--root", str(bench_root)]) == 0
     results = load(out)
     assert results["method"]["name"] == "my-method" and all(r["num_queries"] == 100 for r in results["runs"])
+
+
+def test_the_code_digest_is_of_the_code_that_runs_not_the_file_as_edited_since(tmp_path: Path) -> None:
+    from nasbench_meta.plugins import code_digest, load_class
+    from nasbench_meta.search import Method
+
+    path = tmp_path / "m.py"
+    path.write_text(USER_METHOD)
+    cls = load_class(f"{path}:GreedyMutation", Method, "method")
+    first = code_digest(cls)
+    assert first == hashlib.sha256(USER_METHOD.encode()).hexdigest()[:12]
+    path.write_text(USER_METHOD + "\n# edited while this process still runs the old class\n")
+    assert code_digest(cls) == first   # this process still runs what it loaded
+    assert code_digest(load_class(f"{path}:GreedyMutation", Method, "method")) == first

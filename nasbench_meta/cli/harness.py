@@ -39,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--predictor", help="fit this predictor on every other complete task: a name (see `predictors "
                                            "list`) or your own, as path/to/file.py:Class")
-    group.add_argument("--model", help="a predictor file written by `predictors train` (trained without --task)")
+    group.add_argument("--model", help="a predictor file written by `predictors train --holdout TASK` (not trained on "
+                                       "--task)")
     p.add_argument("--config", default=None, help="JSON object of options for --predictor, e.g. '{\"n_estimators\": 100}'")
     p.add_argument("--top", type=positive_int, default=5, help="architectures to train: the predicted best outside the --shots support set (default: %(default)s)")
     p.add_argument("--shots", type=int, default=20,
@@ -193,6 +194,7 @@ def _validate(args: argparse.Namespace) -> int:
     from nasbench_meta.harness.data import check_task_data
     from nasbench_meta.harness.validate import validate_predictions
     from nasbench_meta.predictors import load_predictor, predict_task, predict_with
+    from nasbench_meta.predictors.api import learnt_from
 
     _check_options(args)
     if args.model and args.config:
@@ -202,8 +204,11 @@ def _validate(args: argparse.Namespace) -> int:
     check_task_data(args.task, args.data_root)   # before fitting the predictor
     # the predictor adapts from validation scores, as a search would see them
     if args.model:
-        predictions = predict_with(load_predictor(args.model), bench, args.task, shots=args.shots, seed=args.seed,
-                                   split="valid")
+        predictor = load_predictor(args.model)
+        if learnt_from(predictor.meta, predictor.fit_info, args.task):
+            raise ValueError(f"{args.model} was trained on {args.task}; validating it there would leak the target. "
+                             f"Train one with `nasbench-meta predictors train --holdout {args.task}`")
+        predictions = predict_with(predictor, bench, args.task, shots=args.shots, seed=args.seed, split="valid")
     else:
         predictions = predict_task(args.predictor, bench, args.task, shots=args.shots, seed=args.seed, split="valid",
                                    config=json_object(args.config) if args.config else None)

@@ -126,7 +126,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from nasbench_meta.predictors.evaluation import DEFAULT_SHOTS, evaluate, markdown_table, write_outputs
+    from nasbench_meta.predictors import get_predictor, predictor_class
+    from nasbench_meta.predictors.evaluation import (DEFAULT_SHOTS, check_shots, evaluate, markdown_table,
+                                                     resolve_holdouts, write_outputs)
 
     shots = args.shots or list(DEFAULT_SHOTS)
     config = _config(args)
@@ -137,6 +139,10 @@ def _evaluate(args: argparse.Namespace) -> int:
                          f"got {args.stem!r}")
     out = writable_output(args.out, "--out", folder=True)
     with open_benchmark(args.benchmark, args.root) as bench:
+        holdouts = resolve_holdouts(bench, args.holdout)
+        for name in args.predictor:   # every predictor's options and K, before the first fit
+            get_predictor(name, **config)
+            check_shots(bench, predictor_class(name), holdouts, shots)
         results = [evaluate(bench, name, holdouts=args.holdout, shots=shots, seeds=range(args.seeds),
                             fit_seed=args.fit_seed, config=config, cache_dir=out / "cache",
                             store_predictions=not args.no_predictions, progress=not args.json)

@@ -79,6 +79,9 @@ def _copy_extras(src: h5py.File, dst: h5py.File) -> None:
     for name in src:
         if name != "runs":
             src.copy(src[name], dst, name=name)
+    for name in src["runs"]:   # a user's own datasets in the group (the runs' columns are written anew)
+        if name not in dst["runs"]:
+            src.copy(src["runs"][name], dst["runs"], name=name)
 
 
 def _extend(g: h5py.Group, columns: dict[str, list]) -> None:
@@ -131,7 +134,8 @@ class RunsStore:
         if self._holding:
             yield
             return
-        with file_lock(self.path.with_name(f".{self.path.name}.lock"), exclusive=exclusive):
+        target = self.path.resolve()   # one lock per file, whichever symlink names it
+        with file_lock(target.with_name(f".{target.name}.lock"), exclusive=exclusive):
             self._holding = exclusive
             try:
                 yield
@@ -190,6 +194,9 @@ class RunsStore:
             raise   # its message names the file; moving it aside is not the fix
         except (OSError, KeyError) as err:  # h5py: not HDF5, truncated, damaged objects
             why = str(err.args[0] if err.args else err)
+            if "unable to lock file" in why:   # HDF5's own lock: a writer that takes no turns (an older version)
+                raise OSError(f"another process has {self.path} open for writing; wait for it to finish, or "
+                              "pass --runs NEW_PATH") from err
             raise ValueError(self._unreadable("it is empty" if self.path.stat().st_size == 0 else why)) from err
 
     def append(self, runs: Iterable[SeedRun]) -> int:
@@ -256,8 +263,9 @@ class RunsStore:
             return False
         pid = marker.read_text().strip()
         if pid.isdigit() and int(pid) != os.getpid() and _running(int(pid)):
-            raise OSError(f"process {pid} is appending to {self.path}; route every run through one "
-                          "writer (one harness command per runs file)")
+            raise OSError(f"process {pid} is appending to {self.path} without taking turns (an older "
+                          f"nasbench-meta?); wait for it, or, if no such process of yours is running, delete "
+                          f"{marker}")
         return True
 
     def _rewrite(self, columns: dict[str, list], fresh: set[RunId]) -> None:

@@ -176,8 +176,11 @@ def evaluate(bench: Benchmark, name: str, *, holdouts: Sequence[str], shots: Seq
 def check_shots(bench: Benchmark, cls: type, holdouts: Sequence[str], shots: Sequence[int]) -> list[int]:
     """The distinct K values, each a whole number that leaves every held-out task at least 2
     architectures to rank, and at least one the predictor can adapt from; checked before any fit."""
-    if isinstance(shots, (int, np.integer)) or not len(shots):
+    if isinstance(shots, (int, np.integer, str)):
         raise ValueError(f"shots must be a list of K values such as [0, 10, 20], got {shots!r}")
+    shots = list(shots)
+    if not shots:
+        raise ValueError("shots is empty; give K values such as [0, 10, 20]")
     out = []
     for k in shots:
         if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):

@@ -26,14 +26,16 @@ class Rule:
     ``kind``: "whole" (int or numpy integer, never a bool or 2.0), "real" (any finite int or
     float), "bool", "whole list" (a non-empty list of whole numbers), "list", "str" or "dict".
     Numbers, and a whole list's items, lie in ``low`` .. ``high`` (``low`` itself excluded when
-    ``open_low``); ``none``: None is allowed too.
+    ``open_low``); ``also``: values allowed besides (None, -1 for "all cores", "sqrt"...).
+    A "real" keeps a whole number whole: libraries read 1 and 1.0 differently (scikit-learn's
+    max_features: one feature, or all of them).
     """
 
     kind: str
     low: "float | None" = None
     high: "float | None" = None
     open_low: bool = False
-    none: bool = False
+    also: tuple = ()
 
     def describe(self) -> str:
         """What is allowed, in words: "a whole number >= 1", "a number in (0, 1]", ..."""
@@ -52,13 +54,13 @@ class Rule:
             noun += f" <= {_num(self.high)}"
         elif self.kind == "real":
             noun = "a finite number"
-        return noun + (", or None" if self.none else "")
+        return noun + "".join(f", or {v!r}" for v in self.also)
 
     def check(self, value: Any, label: str) -> Any:
         """``value`` if allowed (numpy scalars as Python ones, reals as floats, lists as lists of
         ints); else an OptionTypeError / OptionValueError "<label> must be <allowed>, got <repr>"."""
-        if value is None and self.none:
-            return None
+        if self._listed(value):
+            return int(value) if _is_whole(value) else value
         kind, given = self.kind, value
         if kind == "bool":
             ok_type = ok = isinstance(value, (bool, np.bool_))
@@ -69,7 +71,7 @@ class Rule:
             ok = ok_type and self._in_range(value)
         elif kind == "real":
             ok_type = _is_real(value)
-            value = _as_float(value) if ok_type else value
+            value = (int(value) if _is_whole(value) else _as_float(value)) if ok_type else value
             ok = ok_type and math.isfinite(value) and self._in_range(value)
         elif kind in ("whole list", "list"):
             ok_type = isinstance(value, (list, tuple)) and (kind == "list" or all(_is_whole(v) for v in value))
@@ -82,21 +84,29 @@ class Rule:
             raise error(f"{label} must be {self.describe()}, got {given!r}")
         return value
 
+    def _listed(self, value: Any) -> bool:
+        for allowed in self.also:
+            if allowed is None and value is None or isinstance(allowed, str) and value == allowed:
+                return True
+            if isinstance(allowed, int) and _is_whole(value) and int(value) == allowed:
+                return True
+        return False
+
     def _in_range(self, x: float) -> bool:
         if self.low is not None and (x <= self.low if self.open_low else x < self.low):
             return False
         return self.high is None or x <= self.high
 
 
-def whole(low: "int | None" = None, high: "int | None" = None, *, none: bool = False) -> Rule:
+def whole(low: "int | None" = None, high: "int | None" = None, *, none: bool = False, also: tuple = ()) -> Rule:
     """A whole number (int or numpy integer; not a bool, not 2.0) in ``low`` .. ``high``."""
-    return Rule("whole", low, high, none=none)
+    return Rule("whole", low, high, also=(*also, None) if none else also)
 
 
 def real(low: "float | None" = None, high: "float | None" = None, *, open_low: bool = False,
-         none: bool = False) -> Rule:
+         none: bool = False, also: tuple = ()) -> Rule:
     """A finite real number (int or float) in ``low`` .. ``high`` (``low`` excluded if ``open_low``)."""
-    return Rule("real", low, high, open_low=open_low, none=none)
+    return Rule("real", low, high, open_low=open_low, also=(*also, None) if none else also)
 
 
 def positive() -> Rule:
@@ -152,7 +162,9 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
+# threads for XGBoost and scikit-learn: a count, or -1 / None for all cores (0 means nothing to them)
+THREADS = whole(1, also=(-1, None))
 # XGBoost's options as our XGBoost predictors pass them on: max_depth 0 would be unlimited depth to
-# XGBoost (a runaway fit); n_jobs counts threads, without "all" (-1)
+# XGBoost (a runaway fit)
 XGBOOST_RULES = {"n_estimators": whole(1), "max_depth": whole(1), "learning_rate": positive(),
-                 "subsample": fraction(), "colsample_bytree": fraction(), "n_jobs": whole(1)}
+                 "subsample": fraction(), "colsample_bytree": fraction(), "n_jobs": THREADS}

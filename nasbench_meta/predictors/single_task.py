@@ -8,7 +8,7 @@ from sklearn.ensemble import RandomForestRegressor
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.encodings import one_hot
 from nasbench_meta.predictors.base import Predictor
-from nasbench_meta.predictors.options import XGBOOST_RULES, fraction, positive, real, whole
+from nasbench_meta.predictors.options import THREADS, XGBOOST_RULES, positive, real, whole
 from nasbench_meta.predictors.features import source_ranks
 from nasbench_meta.predictors.registry import register
 
@@ -60,10 +60,9 @@ class RandomForestOneHot(_SingleTask):
     name = "rf"
     description = "scikit-learn random forest on the one-hot encoding, trained on the K support architectures"
     defaults = {"n_estimators": 300, "min_samples_leaf": 1, "max_features": 0.5, "n_jobs": 2}
-    # max_features: the fraction of features each split considers (stored as a float: an int 1
-    # would mean one feature to scikit-learn)
-    option_rules = {"n_estimators": whole(1), "min_samples_leaf": whole(1), "max_features": fraction(),
-                    "n_jobs": whole(1)}
+    # max_features as scikit-learn reads it: a float is a fraction of the features, an int a count
+    option_rules = {"n_estimators": whole(1), "min_samples_leaf": whole(1), "n_jobs": THREADS,
+                    "max_features": real(0, open_low=True, also=("sqrt", "log2", None))}
 
     def _predict(self, rows, support_rows, support_scores):
         model = RandomForestRegressor(n_estimators=self.config["n_estimators"],
