@@ -98,7 +98,10 @@ def file_lock(path: "str | os.PathLike[str]", *, exclusive: bool) -> Iterator[No
             yield
             return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        except OSError:   # a filesystem without flock (some NFS setups): unlocked, as without fcntl
+            pass
         yield
     finally:
         os.close(fd)   # closing releases the lock

@@ -72,7 +72,8 @@ def _load_module(where: str, what: str):
             setattr(module, _DIGEST, _digest(source))   # of the code that runs, even if the file changes later
             sys.modules[name] = module
             try:
-                exec(compile(source, str(path), "exec"), vars(module))
+                # dont_inherit: the file's own __future__ imports only, not this module's
+                exec(compile(source, str(path), "exec", dont_inherit=True), vars(module))
             except BaseException:
                 del sys.modules[name]
                 raise

@@ -353,3 +353,39 @@ def test_a_runs_file_named_through_a_symlink_shares_its_lock(tmp_path):
     RunsStore(tmp_path / "b" / "runs.h5").append([_fake_run(ARCHS[1])])
     assert (tmp_path / "a" / ".runs.h5.lock").exists() and not (tmp_path / "b" / ".runs.h5.lock").exists()
     assert len(RunsStore(tmp_path / "b" / "runs.h5").table()) == 2
+
+
+def test_a_marker_beside_the_target_is_seen_through_a_symlink(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "runs.h5").symlink_to(tmp_path / "a" / "runs.h5")
+    RunsStore(tmp_path / "a" / "runs.h5").append([_fake_run(ARCHS[0])])
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    marker = tmp_path / "a" / ".runs.h5.appending"
+    marker.write_text(str(child.pid))   # an append through the real path was killed
+    assert RunsStore(tmp_path / "b" / "runs.h5").append([_fake_run(ARCHS[1])]) == 1
+    assert not marker.exists()   # seen, so the file was rewritten rather than appended to in place
+    assert len(RunsStore(tmp_path / "a" / "runs.h5").table()) == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_file_another_process_holds_open_for_writing_is_not_called_damaged(tmp_path):
+    path = tmp_path / "runs.h5"
+    RunsStore(path).append([_fake_run(ARCHS[0])])
+    ready = tmp_path / "ready"
+
+    def hold() -> None:   # a writer that takes no turns (h5py directly, or an older nasbench-meta)
+        with h5py.File(path, "a"):
+            ready.write_text("1")
+            time.sleep(4)
+
+    pid = _in_child(hold)
+    deadline = time.monotonic() + 30
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        with pytest.raises(OSError, match="another process has .* open for writing"):
+            RunsStore(path).done()
+    finally:
+        _wait_all([pid])

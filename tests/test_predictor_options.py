@@ -196,3 +196,8 @@ def test_a_saved_file_with_a_bad_value_fails_clearly_on_load(bench, tmp_path):
     assert "weighted-rank option temperature must be a positive number, got -1" in message
     assert "predictors train" in message
     assert load_predictor(good).config == {"temperature": 0.1}
+
+
+def test_rf_refuses_a_fraction_above_one_before_any_fit():
+    with pytest.raises(OptionValueError, match="max_features must be a fraction in .0, 1. when a float"):
+        get_predictor("rf", max_features=1.5)   # scikit-learn refuses it only once fitting has begun

@@ -330,3 +330,24 @@ def test_the_code_digest_is_of_the_code_that_runs_not_the_file_as_edited_since(t
     path.write_text(USER_METHOD + "\n# edited while this process still runs the old class\n")
     assert code_digest(cls) == first   # this process still runs what it loaded
     assert code_digest(load_class(f"{path}:GreedyMutation", Method, "method")) == first
+
+
+def test_a_users_file_is_loaded_with_its_own_future_imports_only(tmp_path: Path) -> None:
+    from nasbench_meta.plugins import load_class
+    from nasbench_meta.search import Method
+
+    path = tmp_path / "typed.py"
+    path.write_text(USER_METHOD.replace("def ask(self, n):", "def ask(self, n: int) -> list:"))
+    cls = load_class(f"{path}:GreedyMutation", Method, "method")
+    assert cls.ask.__annotations__ == {"n": int, "return": list}   # not strings, as in a plain import
+
+
+def test_a_worker_refuses_a_method_file_changed_since_the_search_started(bench, tmp_path: Path) -> None:
+    from nasbench_meta.search.experiment import _run_seed
+
+    path = tmp_path / "w.py"
+    path.write_text(USER_METHOD)
+    job = {"spec": f"{path}:GreedyMutation", "cls": None, "config": {"explore": 5}, "task": "cora", "budget": 5,
+           "batch_size": 1, "cost_budget": None, "code": "000000000000"}   # the digest when the search began
+    with pytest.raises(ValueError, match="changed while the search ran"):
+        _run_seed(bench, job, 0)

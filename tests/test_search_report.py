@@ -176,3 +176,20 @@ def test_make_report_takes_folders_as_the_cli_does(short: dict, tmp_path) -> Non
     (folder / "notes.txt").write_text("not results")
     written = make_report([folder], tmp_path / "report")
     assert tmp_path / "report" / "cora-regret_test.png" in written["task_plots"]
+
+
+def test_one_method_run_with_two_versions_of_its_code_is_refused() -> None:
+    def coded(task: str, seeds: list[int], code: "str | None") -> dict:
+        res = fake("mine", task, [[1.0, 0.5]] * len(seeds))
+        res["seeds"] = seeds
+        for run, seed in zip(res["runs"], seeds):
+            run["seed"] = seed
+        if code:
+            res["method"]["code"] = code
+        return res
+
+    # written before the code was recorded: matches any version, and is reported with it
+    table = collect([coded("cora", [0, 1], None), coded("cora", [2], "aaaaaaaaaaaa"), coded("pubmed", [0], "aaaaaaaaaaaa")])
+    assert list(table["cora"]) == ["mine"] and table["cora"]["mine"]["seeds"] == [0, 1, 2]
+    with pytest.raises(ValueError, match="hold mine run with different code .digests aaaaaaaaaaaa and bbbbbbbbbbbb"):
+        collect([coded("cora", [0], "aaaaaaaaaaaa"), coded("pubmed", [0], "bbbbbbbbbbbb")])

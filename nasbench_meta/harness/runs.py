@@ -194,7 +194,7 @@ class RunsStore:
             raise   # its message names the file; moving it aside is not the fix
         except (OSError, KeyError) as err:  # h5py: not HDF5, truncated, damaged objects
             why = str(err.args[0] if err.args else err)
-            if "unable to lock file" in why:   # HDF5's own lock: a writer that takes no turns (an older version)
+            if "unable to lock file" in str(err):   # HDF5's own lock: a writer that takes no turns (an older version)
                 raise OSError(f"another process has {self.path} open for writing; wait for it to finish, or "
                               "pass --runs NEW_PATH") from err
             raise ValueError(self._unreadable("it is empty" if self.path.stat().st_size == 0 else why)) from err
@@ -230,7 +230,8 @@ class RunsStore:
         for name in CURVES:
             columns[name] = [np.asarray(getattr(r, name), dtype=np.float32) for r in fresh]
         ids = {run_id(r) for r in fresh}
-        marker = self.path.with_name(f".{self.path.name}.appending")
+        target = self.path.resolve()   # the file itself, whichever symlink names it
+        marker = target.with_name(f".{target.name}.appending")
         if self._interrupted(marker):
             # An append killed mid-write leaves HDF5's allocation records behind its data: the runs
             # still read fine, but a later write either fails ("len not positive after adjustment
@@ -278,7 +279,7 @@ class RunsStore:
         ids = zip(*(old[name] for name in ("key", "task", "seed", "epochs", "precision")))
         # rows of these runs come from the failed append itself: they are written again below
         keep = [i for i, (k, t, s, e, p) in enumerate(ids) if (int(k), str(t), int(s), int(e), str(p)) not in fresh]
-        remove_abandoned(self.path)   # what an earlier rewrite, killed, left behind
+        remove_abandoned(self.path.resolve())   # what an earlier rewrite, killed, left behind
         with atomic_path(self.path) as tmp, h5py.File(tmp, "w") as f:
             self._create(f)
             if stored:

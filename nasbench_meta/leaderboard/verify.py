@@ -144,7 +144,8 @@ def _verify_nas(results: list[dict[str, Any]], bench: "Benchmark") -> tuple[list
                                 f"{', '.join(required_tasks(bench))}"))
     names = sorted({str(r.get("method", {}).get("name")) for r in by_task.values()})
     classes = sorted({_method_class(r) for r in by_task.values()})   # a renamed mix keeps its specs
-    codes = sorted({str(r.get("method", {}).get("code")) for r in by_task.values()})   # a user's file, per task
+    # a user's file, per task (results written before it was recorded have none: they match any)
+    codes = sorted({r["method"]["code"] for r in by_task.values() if r.get("method", {}).get("code")})
     if len(names) > 1 or len(classes) > 1:
         found = names if len(names) > 1 else classes
         problems.append(Problem("mixed-methods", f"results come from different methods {found}; submit one method"))

@@ -86,7 +86,8 @@ class Rule:
 
     def _listed(self, value: Any) -> bool:
         for allowed in self.also:
-            if allowed is None and value is None or isinstance(allowed, str) and value == allowed:
+            if allowed is None and value is None or isinstance(allowed, str) and isinstance(value, str) \
+                    and value == allowed:
                 return True
             if isinstance(allowed, int) and _is_whole(value) and int(value) == allowed:
                 return True

@@ -8,7 +8,7 @@ from sklearn.ensemble import RandomForestRegressor
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.encodings import one_hot
 from nasbench_meta.predictors.base import Predictor
-from nasbench_meta.predictors.options import THREADS, XGBOOST_RULES, positive, real, whole
+from nasbench_meta.predictors.options import THREADS, XGBOOST_RULES, OptionValueError, positive, real, whole
 from nasbench_meta.predictors.features import source_ranks
 from nasbench_meta.predictors.registry import register
 
@@ -63,6 +63,15 @@ class RandomForestOneHot(_SingleTask):
     # max_features as scikit-learn reads it: a float is a fraction of the features, an int a count
     option_rules = {"n_estimators": whole(1), "min_samples_leaf": whole(1), "n_jobs": THREADS,
                     "max_features": real(0, open_low=True, also=("sqrt", "log2", None))}
+
+    @classmethod
+    def check_options(cls, config: dict) -> dict:
+        checked = super().check_options(config)
+        fraction = checked["max_features"]
+        if isinstance(fraction, float) and fraction > 1:   # scikit-learn would refuse it only when fitting
+            raise OptionValueError(f"rf option max_features must be a fraction in (0, 1] when a float (a count of "
+                                   f"features when a whole number), got {fraction!r}")
+        return checked
 
     def _predict(self, rows, support_rows, support_scores):
         model = RandomForestRegressor(n_estimators=self.config["n_estimators"],

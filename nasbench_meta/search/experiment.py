@@ -20,7 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from nasbench_meta.paths import data_root
-from nasbench_meta.plugins import class_spec
+from nasbench_meta.plugins import class_spec, code_digest
 from nasbench_meta.search import results as results_io
 from nasbench_meta.search.api import Method, portable_config
 from nasbench_meta.search.registry import make_method, method_class
@@ -79,7 +79,8 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
         results = _resume(results, Path(out), cls.local_files)
     todo = [s for s in seeds if s not in results["seeds"]]
     job = {"spec": spec, "cls": cls if isinstance(method, type) else None, "config": config, "task": task,
-           "budget": budget, "batch_size": batch_size, "cost_budget": cost_budget}
+           "budget": budget, "batch_size": batch_size, "cost_budget": cost_budget,
+           "code": results["method"].get("code")}
     bar = tqdm(total=len(todo), desc=f"{instance.metadata(spec)['name']} on {task}", unit="seed",
                disable=not progress or not todo, leave=False)
     with bar:
@@ -176,6 +177,11 @@ def open_executor(workers: int, scheduler: "str | None" = None) -> Iterator["cf.
 def _run_seed(bench: "Benchmark", job: dict[str, Any], seed: int) -> dict[str, Any]:
     cls = job["cls"]
     method = cls(**job["config"]) if cls is not None else make_method(job["spec"], job["config"])
+    code = code_digest(type(method))   # a worker process loads the method's file anew
+    if job.get("code") and code and code != job["code"]:
+        raise ValueError(f"{job['spec'].rpartition(':')[0]} changed while the search ran (digest {job['code']} when it "
+                         f"started, {code} now); the seeds finished before are kept: run the new version into "
+                         "another --out")
     return run_search(method, bench, job["task"], budget=job["budget"], seed=seed,
                       batch_size=job["batch_size"], cost_budget=job["cost_budget"])
 

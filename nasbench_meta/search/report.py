@@ -32,9 +32,9 @@ def _label(results: dict[str, Any]) -> str:
 
 
 def _identity(results: dict[str, Any]) -> str:
-    """Digest of what makes a method run what it ran: version, spec, configuration and, for a
-    user's method, its code's digest (two versions of one file are two methods)."""
-    method = {k: results["method"].get(k) for k in ("version", "spec", "config", "code")}
+    """Digest of what makes a method run what it ran: version, spec and configuration (its code:
+    ``_check_code``)."""
+    method = {k: results["method"].get(k) for k in ("version", "spec", "config")}
     return hashlib.sha1(json.dumps(method, sort_keys=True).encode()).hexdigest()[:6]
 
 
@@ -75,6 +75,7 @@ def collect(items: Sequence["dict | str | os.PathLike[str]"]) -> dict[str, dict[
     identities = defaultdict(set)
     for _, res in documents:
         identities[_label(res)].add(_identity(res))
+    _check_code(documents)
     table: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     seed_sources: dict[tuple[str, str], dict[int, str]] = {}  # (task, label) -> seed -> input
     for source, res in documents:
@@ -90,6 +91,22 @@ def collect(items: Sequence["dict | str | os.PathLike[str]"]) -> dict[str, dict[
         raise ValueError(f"the results come from several benchmarks ({', '.join(sorted(benchmarks))}); "
                          "report one benchmark at a time")
     return dict(table)
+
+
+def _check_code(documents: list[tuple[str, dict[str, Any]]]) -> None:
+    """One method (name, version, spec, config) run with two versions of its code is refused:
+    reporting it as one would mix them, as two would pass one method off as two. Results written
+    before the code was recorded (no ``method.code``) match any version."""
+    seen: dict[tuple[str, str], tuple[str, str]] = {}   # (label, identity) -> (code, source)
+    for source, res in documents:
+        code = res["method"].get("code")
+        if code is None:
+            continue
+        key = (_label(res), _identity(res))
+        first = seen.setdefault(key, (code, source))
+        if first[0] != code:
+            raise ValueError(f"{first[1]} and {source} hold {key[0]} run with different code (digests {first[0]} and "
+                             f"{code}); rerun every task with one version, or bump the method's version")
 
 
 def _check_curves(results: dict[str, Any], source: str) -> None:
