@@ -339,6 +339,9 @@ def test_cli_pack_validate_submit_render(tmp_path, bench_root, rs2_results, caps
     assert main(["leaderboard", "pack", "--board", "nas", "--name", "RS cli", "--version", "0.1", "--author", "me",
                  "--url", URL, "-o", str(sub), *map(str, files)]) == 0
     common = ["--root", str(bench_root), "--boards-dir", str(boards)]
+    assert main(["leaderboard", "submit", str(sub), *common]) == 2   # a typo must not start a board of its own
+    assert "does not exist" in capsys.readouterr().err and not boards.exists()
+    boards.mkdir()   # an empty folder: new boards, on purpose
     assert main(["leaderboard", "validate", str(sub), *common]) == 0
     assert "OK: would be accepted on nas-bench-graph/nas as rs-cli--0-1" in capsys.readouterr().out
     assert main(["leaderboard", "submit", str(sub), *common]) == 0
@@ -442,3 +445,31 @@ def test_results_from_two_versions_of_a_users_code_are_rejected(board, bench, rs
         res["method"].pop("code") if i == 0 else res["method"].update(code="aaaaaaaaaaaa")
     verdict = actions.validate(_submission(results, name="Mine"), boards_dir=board, bench=bench)
     assert "mixed-methods" not in {p.code for p in verdict.problems}, verdict.problems
+
+
+def test_a_boards_dir_at_the_wrong_level_is_refused(tmp_path, bench_root, capsys):
+    board = tmp_path / "boards" / "nas-bench-graph" / "nas"
+    (board / "entries").mkdir(parents=True)
+    (board / "README.md").write_text("a board")
+    assert main(["leaderboard", "validate", str(tmp_path / "any.json"), "--boards-dir", str(board),
+                 "--root", str(bench_root)]) == 2
+    assert "holds no boards" in capsys.readouterr().err
+
+
+def test_a_repo_link_is_for_the_toolkits_own_baselines(board, bench, rs2_results):
+    repo_url = "repo:leaderboards/baselines.sh"
+    builtin = {**_submission(rs2_results, name="RS again"), }
+    builtin["method"]["url"] = repo_url
+    verdict = actions.validate(builtin, boards_dir=board, bench=bench)
+    assert "bad-url" not in {p.code for p in verdict.problems}, verdict.problems   # rs is built in
+    mine = copy.deepcopy(builtin)
+    for res in mine["results"]:
+        res["method"]["spec"] = "my_method.py:MyMethod"
+    verdict = actions.validate(mine, boards_dir=board, bench=bench)
+    assert any(p.code == "bad-url" and "toolkit's own baselines" in p.message for p in verdict.problems)
+
+
+def test_text_from_a_submission_is_escaped_in_the_markdown_page():
+    from nasbench_meta.leaderboard.render import _md_cell
+
+    assert _md_cell("O'Brien & <Co> | x") == "O'Brien &amp; &lt;Co&gt; \\| x"

@@ -128,7 +128,8 @@ def test_identical_problems_are_collapsed(bench, tmp_path):
     [problem] = verdict.problems
     first = bare["runs"][0]
     assert problem.code == "missing-predictions" and problem.count == len(bare["runs"]) == 8 * 5 * 3
-    assert problem.message.startswith(f"no stored predictions to re-score (120 times: {first['holdout']} K=0 seed=0; ")
+    assert problem.message.startswith("no stored predictions to re-score (evaluated with --no-predictions? evaluate "
+                                      f"again without it) (120 times: {first['holdout']} K=0 seed=0; ")
     assert format_verdict(verdict) == ["REJECTED for nas-bench-graph/predictors: 120 problem(s)", f"  - {problem}"]
 
 

@@ -292,12 +292,17 @@ def test_seeds_of_an_edited_method_are_not_resumed_into_the_same_results(bench_r
             "--out", str(out), "--root", str(bench_root)]
     assert main([*argv, "--seeds", "2"]) == 0
     assert load(out)["method"]["code"]                  # a user's class records its code's digest
+    assert load(out)["method"]["spec"] == "mine.py:GreedyMutation"   # by file name: no local directories
+    doc = json.loads(out.read_text())
+    doc["method"]["spec"] = f"{path}:GreedyMutation"     # as files written before that hold it
+    out.write_text(json.dumps(doc))
     assert main([*argv, "--seeds", "3"]) == 0           # unchanged code: resumed, seed 2 added
     assert [r["seed"] for r in load(out)["runs"]] == [0, 1, 2]
-    path.write_text(USER_METHOD.replace("explore\": 5", "explore\": 6"))
+    path.write_text(USER_METHOD.replace("return [self.problem", "return [  # mutate the best\n                self.problem"))
     for name in [n for n in sys.modules if n.startswith("nasbench_meta_user_")]:
         del sys.modules[name]                           # as a new process would load the edited file
     capsys.readouterr()
+    assert main([*argv, "--seeds", "3"]) == 0           # nothing left to run: no reason to refuse
     assert main([*argv, "--seeds", "4"]) == 2
     assert "run with other code: its file" in capsys.readouterr().err
     assert [r["seed"] for r in load(out)["runs"]] == [0, 1, 2]   # untouched

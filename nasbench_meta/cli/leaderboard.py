@@ -116,10 +116,27 @@ def _benchmark_name(results: list[Any]) -> str:
     return str(names.pop())
 
 
+def _check_boards_dir(boards_dir: "Path | None") -> None:
+    """A --boards-dir that does not exist, or holds files but no board, is a typo or the wrong level:
+    validating against it finds no duplicates, and submitting would start a board of one entry. An
+    empty folder is taken as a new boards folder on purpose."""
+    from nasbench_meta.leaderboard.storage import list_boards
+
+    if boards_dir is None or list_boards(boards_dir):
+        return
+    if not boards_dir.is_dir():
+        raise ValueError(f"--boards-dir {boards_dir} does not exist; give the folder that holds the boards (e.g. the "
+                         "repository's leaderboards/), or create an empty folder to start new boards there")
+    if any(boards_dir.iterdir()):
+        raise ValueError(f"--boards-dir {boards_dir} holds no boards (no <benchmark>/<board>/entries/ folder); give "
+                         "the folder that holds them, e.g. the repository's leaderboards/, not a board's own folder")
+
+
 def _validate(args: argparse.Namespace) -> int:
     from nasbench_meta.leaderboard.actions import format_verdict, validate
     from nasbench_meta.leaderboard.schema import SubmissionRejected
 
+    _check_boards_dir(args.boards_dir)
     try:
         verdict = validate(args.file, boards_dir=args.boards_dir, root=args.root)
     except SubmissionRejected as exc:  # unreadable file
@@ -136,6 +153,7 @@ def _submit(args: argparse.Namespace) -> int:
     from nasbench_meta.leaderboard.actions import submit
     from nasbench_meta.leaderboard.schema import SubmissionRejected
 
+    _check_boards_dir(args.boards_dir)
     try:
         entry, rendered = submit(args.file, boards_dir=args.boards_dir, root=args.root)
     except SubmissionRejected as exc:

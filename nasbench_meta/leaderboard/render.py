@@ -251,6 +251,8 @@ def predictor_plots(board: PredictorBoard) -> dict[str, bytes]:
 
 # -- documents --------------------------------------------------------------------------------
 def _md_cell(text: str) -> str:
+    """A table cell of text from a submission: markdown renders HTML, so it is escaped as entities."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 

@@ -102,7 +102,7 @@ def verify_submission(doc: dict[str, Any], bench: "Benchmark", store: "BoardStor
     if store is not None:
         # Re-scored all the same: a resubmission under a bumped version needs every other problem now.
         verdict.problems += store.duplicate_problems(doc)
-    verdict.problems += config_problems(doc)
+    verdict.problems += config_problems(doc) + _repo_url_problems(doc)
     check: Callable[[list[dict[str, Any]], "Benchmark"], tuple[list[Problem], "dict | None"]]
     check = _verify_nas if doc["board"] == "nas" else _verify_predictors
     try:
@@ -113,6 +113,20 @@ def verify_submission(doc: dict[str, Any], bench: "Benchmark", store: "BoardStor
     verdict.problems = collapse(verdict.problems + problems)
     verdict.summary = summary if not verdict.problems else None
     return verdict
+
+
+def _repo_url_problems(doc: dict[str, Any]) -> list[Problem]:
+    """``repo:`` links name code inside the toolkit: only its own baselines may give one."""
+    if not str(doc["method"].get("url", "")).startswith("repo:"):
+        return []
+    if doc["board"] == "nas":   # a built-in method's spec is its name; a user's is "file.py:Class"
+        own = all(":" not in str((r.get("method") or {}).get("spec", "")) for r in doc["results"] if isinstance(r, dict))
+    else:
+        from nasbench_meta.predictors.registry import is_built_in
+
+        own = all(is_built_in(str((r.get("predictor") or {}).get("name"))) for r in doc["results"] if isinstance(r, dict))
+    return [] if own else [Problem("bad-url", f"method.url {doc['method']['url']!r} is a repo: link, which is for the "
+                                              "toolkit's own baselines; give an http(s) URL of your code")]
 
 
 # -- NAS --------------------------------------------------------------------------------------

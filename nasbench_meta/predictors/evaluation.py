@@ -358,7 +358,8 @@ def rescore(payload: dict[str, Any], bench: Benchmark, *, atol: float = 1e-9) ->
         if run["support_keys"] != expected:
             problems.append(f"{where}: support keys differ from the seeded draw")
         if "query_ranks" not in run:
-            problems.append(f"{where}: no stored predictions to re-score")
+            problems.append(f"{where}: no stored predictions to re-score (evaluated with --no-predictions? evaluate "
+                            "again without it)")
             continue
         ranks = decode_ranks(run["query_ranks"])
         keys = query_keys(bench, run["holdout"], run["support_keys"])

@@ -25,6 +25,13 @@ def _load_all() -> None:
         importlib.import_module(f"nasbench_meta.predictors.{module}")
 
 
+def is_built_in(name: str) -> bool:
+    """Whether ``name`` is one of the toolkit's own predictors (not a user's, even one registered here)."""
+    _load_all()
+    cls = PREDICTORS.get(name)
+    return cls is not None and cls.__module__.startswith("nasbench_meta.")
+
+
 def predictor_class(name: str) -> type[Predictor]:
     """A registered predictor by name, or a user's class by ``module:Class`` / ``file.py:Class``."""
     _load_all()

@@ -179,9 +179,18 @@ class Method(ABC):
         """What results record of the method; a user's class adds a digest of its source file
         (``code``), so that seeds run with other code are never resumed into the same results."""
         meta = {"name": self.name or type(self).__name__, "version": str(self.version),
-                "spec": spec, "config": portable_config(self.config, self.local_files)}
+                "spec": portable_spec(spec), "config": portable_config(self.config, self.local_files)}
         code = code_digest(type(self))
         return {**meta, "code": code} if code else meta
+
+
+def portable_spec(spec: str) -> str:
+    """``spec`` as results record it: a method from a file by the file's name (``my_method.py:MyMethod``),
+    so results carry no local directories; a module spec or a built-in name as it is."""
+    where, sep, name = spec.rpartition(":")
+    if sep and (where.endswith(".py") or "/" in where or os.sep in where):
+        return f"{Path(where).name}:{name}"
+    return spec
 
 
 def portable_config(config: dict[str, Any], local_files: Sequence[str]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from nasbench_meta.paths import data_root
 from nasbench_meta.plugins import class_spec, code_digest
 from nasbench_meta.search import results as results_io
-from nasbench_meta.search.api import Method, portable_config
+from nasbench_meta.search.api import Method, portable_config, portable_spec
 from nasbench_meta.search.registry import make_method, method_class
 from nasbench_meta.search.runner import check_batch_size, check_budget, run_search
 from nasbench_meta.seeds import check_seed, check_seed_list
@@ -75,9 +75,16 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
     instance = make_method(cls, config)
     results = results_io.new_results(bench, task, instance.metadata(spec), budget=budget,
                                      batch_size=batch_size, cost_budget=cost_budget)
+    stored_code = None
     if out is not None and Path(out).exists():
-        results = _resume(results, Path(out), cls.local_files)
+        results, stored_code = _resume(results, Path(out), cls.local_files)
     todo = [s for s in seeds if s not in results["seeds"]]
+    fresh_code = instance.metadata(spec).get("code")
+    if todo and stored_code and fresh_code and stored_code != fresh_code:
+        raise ValueError(f"{out} holds seeds of {results['method']['name']} run with other code: its file "
+                         f"({spec.rpartition(':')[0]}) changed since. Write the new seeds elsewhere (another --out "
+                         "of `search run`, another --out-dir of `search grid`), or delete this file, so that no "
+                         "results mix the two versions")
     job = {"spec": spec, "cls": cls if isinstance(method, type) else None, "config": config, "task": task,
            "budget": budget, "batch_size": batch_size, "cost_budget": cost_budget,
            "code": results["method"].get("code")}
@@ -92,22 +99,25 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
     return results
 
 
-def _resume(fresh: dict[str, Any], path: Path, local_files: Sequence[str] = ()) -> dict[str, Any]:
+def _resume(fresh: dict[str, Any], path: Path, local_files: Sequence[str] = ()) -> "tuple[dict[str, Any], str | None]":
+    """The results stored at ``path`` when they are of the same method, benchmark, task and budget,
+    and the code digest they were run with (None before it was recorded): the caller compares it
+    only when seeds are left to run."""
     old = results_io.load(path)
-    # files written before local files were recorded by name hold their full paths
-    old["method"]["config"] = portable_config(old["method"].get("config") or {}, local_files)
-    code, old_code = fresh["method"].get("code"), old["method"].get("code")
-    if code and old_code and code != old_code:
-        raise ValueError(f"{path} holds seeds of {fresh['method']['name']} run with other code: its file "
-                         f"({fresh['method']['spec'].rpartition(':')[0]}) changed since. Write the new runs to "
-                         "another --out file (or delete this one), so that no results mix the two versions")
-    if code and not old_code:   # written before the code was recorded: nothing to compare
-        old["method"]["code"] = code
+    method = old["method"]
+    # files written before local files and specs were recorded by name hold their full paths
+    method["config"] = portable_config(method.get("config") or {}, local_files)
+    method["spec"] = portable_spec(str(method.get("spec", "")))
+    stored_code = method.pop("code", None)
     for field in ("method", "benchmark", "task", "budget"):
-        if old[field] != fresh[field]:
-            raise ValueError(f"{path} holds results with a different {field} ({old[field]} vs {fresh[field]}); "
+        ours = {k: v for k, v in fresh["method"].items() if k != "code"} if field == "method" else fresh[field]
+        if old[field] != ours:
+            raise ValueError(f"{path} holds results with a different {field} ({old[field]} vs {ours}); "
                              "choose another output file or delete it to start over")
-    return old
+    code = stored_code or fresh["method"].get("code")   # an older file records the code from its next seed
+    if code:
+        method["code"] = code
+    return old, stored_code
 
 
 def _map(bench: "Benchmark", job: dict[str, Any], seeds: list[int], workers: int,

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from nasbench_meta.search import results as results_io
+from nasbench_meta.search.api import portable_spec
 from nasbench_meta.significance import RankTest, critical_difference_size, draw_critical_difference, rank_test
 
 KINDS = ("regret_test", "regret_valid")
@@ -35,6 +36,7 @@ def _identity(results: dict[str, Any]) -> str:
     """Digest of what makes a method run what it ran: version, spec and configuration (its code:
     ``_check_code``)."""
     method = {k: results["method"].get(k) for k in ("version", "spec", "config")}
+    method["spec"] = portable_spec(str(method["spec"] or ""))   # files written before specs were portable
     return hashlib.sha1(json.dumps(method, sort_keys=True).encode()).hexdigest()[:6]
 
 
