@@ -112,6 +112,12 @@ def check_config(config: DemoConfig) -> None:
     check_seed_list(config.train_seeds)
     if isinstance(config.shots, bool) or not isinstance(config.shots, int) or config.shots < 0:
         raise ValueError(f"shots must be a whole number of measured architectures >= 0, got {config.shots!r}")
+    if Path(config.out_dir).exists() and not Path(config.out_dir).is_dir():
+        raise ValueError(f"--out-dir {config.out_dir} is a file; give a folder for the demo's plots and tables")
+    if config.data_root is not None and not Path(config.data_root).is_dir():   # given on purpose: no silent skip
+        raise ValueError(f"--data-root {config.data_root} is not a directory; give the folder holding Cora/raw "
+                         "(or leave --data-root out: the harness stage then uses $NASBENCH_META_DATA or the default, "
+                         "and is skipped without data)")
     cls = predictor_class(config.predictor)   # unknown name: a LookupError listing the predictors
     if cls.min_support > 0:
         raise ValueError(f"the demo shows zero-shot predictions, which {cls.name} cannot make (it needs at least "

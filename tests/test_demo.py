@@ -45,3 +45,15 @@ def test_demo_train_seeds_are_seeds_on_the_command_line(capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--train-seeds", "-1"])
     assert "a seed must be from 0" in capsys.readouterr().err
+
+
+def test_demo_paths_given_on_purpose_are_checked_before_any_stage(tmp_path):
+    from nasbench_meta.demo import DemoConfig, run_demo
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    with pytest.raises(ValueError, match="--out-dir .* is a file"):
+        run_demo(DemoConfig(root=tmp_path / "home", out_dir=a_file))
+    with pytest.raises(ValueError, match="--data-root .* is not a directory"):
+        run_demo(DemoConfig(root=tmp_path / "home", out_dir=tmp_path / "out", data_root=tmp_path / "nowhere"))
+    assert not (tmp_path / "home").exists()

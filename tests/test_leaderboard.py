@@ -473,3 +473,8 @@ def test_text_from_a_submission_is_escaped_in_the_markdown_page():
     from nasbench_meta.leaderboard.render import _md_cell
 
     assert _md_cell("O'Brien & <Co> | x") == "O'Brien &amp; &lt;Co&gt; \\| x"
+
+
+def test_check_of_a_folder_without_boards_fails(tmp_path, capsys):
+    assert main(["leaderboard", "check", "--boards-dir", str(tmp_path / "typo")]) == 2   # a CI typo must not pass
+    assert "holds no boards to check" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nasbench_meta.cli.main import main
@@ -356,3 +357,30 @@ def test_a_worker_refuses_a_method_file_changed_since_the_search_started(bench, 
            "batch_size": 1, "cost_budget": None, "code": "000000000000"}   # the digest when the search began
     with pytest.raises(ValueError, match="changed while the search ran"):
         _run_seed(bench, job, 0)
+
+
+@pytest.mark.parametrize("body, error", [
+    ("    def ask(self, n):\n        return None + 1\n", "TypeError"),
+    ("    def ask(self, n)\n        return []\n", "SyntaxError"),
+], ids=["TypeError", "SyntaxError"])
+def test_any_error_in_a_users_method_is_reported_as_theirs(bench_root: Path, tmp_path: Path, capsys, body, error):
+    path = tmp_path / "oops.py"
+    path.write_text("from nasbench_meta.search import Method\n\n\nclass Oops(Method):\n    name = 'oops'\n\n" + body)
+    assert main(["search", "run", "--method", f"{path}:Oops", "--task", "cora", "--budget", "5", "--seeds", "1",
+                 "--out", str(tmp_path / "o.json"), "--root", str(bench_root)]) == 2
+    assert f"error in your code ({path}:" in capsys.readouterr().err
+
+
+def test_json_output_is_strict_json(capsys) -> None:
+    from nasbench_meta.cli.common import print_json
+
+    print_json({"std": float("nan"), "spearman": np.float64("inf"), "values": np.array([1.0, np.nan])})
+    assert json.loads(capsys.readouterr().out, parse_constant=pytest.fail) == {
+        "std": None, "spearman": None, "values": [1.0, None]}   # no bare NaN: strict parsers reject it
+
+
+def test_workers_must_be_positive(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["search", "run", "--method", "rs", "--task", "cora", "--budget", "5", "--seeds", "1", "--out", "x.json",
+              "--workers", "0"])
+    assert "--workers: must be at least 1" in capsys.readouterr().err

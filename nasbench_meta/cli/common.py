@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,21 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 
 def print_json(payload: Any) -> None:
-    print(json.dumps(payload, indent=2, sort_keys=True, default=_to_builtin))
+    """One strict JSON document on stdout: NaN and infinities (an undefined std or correlation) as null."""
+    print(json.dumps(_finite(payload), indent=2, sort_keys=True, default=_to_builtin, allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) or (hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0):
+        value = value.item() if hasattr(value, "item") else value
+        return value if not isinstance(value, float) or math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return _finite(value.tolist())
+    return value
 
 
 def _to_builtin(value: Any) -> Any:

@@ -191,7 +191,10 @@ def _render(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from nasbench_meta.leaderboard.actions import check_all
+    from nasbench_meta.leaderboard.storage import list_boards
 
+    if args.boards_dir is not None and not list_boards(args.boards_dir):   # a typo must not pass a CI check
+        raise ValueError(f"--boards-dir {args.boards_dir} holds no boards to check (no <benchmark>/<board>/entries/)")
     report = check_all(args.boards_dir, root=args.root, progress=not args.json)
     if args.json:
         print_json(report)

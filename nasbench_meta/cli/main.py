@@ -18,6 +18,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nasbench-meta",
         description="Tabular NAS benchmarks, meta-trained predictors, a training harness and leaderboards.",
+        epilog="Exit status: 0 done; 1 it ran but found problems (a query the table lacks, results that do not "
+               "verify, a rejected submission, training jobs that failed); 2 bad input or an error in your own "
+               "method or predictor; 130 interrupted (Ctrl-C; finished work is kept); 141 the reader of the "
+               "output went away (| head).",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
@@ -43,13 +47,22 @@ def main(argv: "list[str] | None" = None) -> int:
     except (LookupError, ValueError, RuntimeError, OSError) as exc:
         # Expected user-facing failures: one clear line, no traceback, unless the error came out
         # of the user's own method or predictor, whose author needs to see where.
-        where = _user_code_frame(exc)
-        if where:
-            traceback.print_exception(exc)
-            print(f"nasbench-meta: error in your code ({where}): {type(exc).__name__}: {exc}", file=sys.stderr)
-        else:
+        if not _report_user_code(exc):
             print(f"nasbench-meta: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:   # any other error: the user's code's (TypeError...) is reported alike
+        if _report_user_code(exc):
+            return 2
+        raise
+
+
+def _report_user_code(exc: BaseException) -> bool:
+    """The traceback and a summary line when ``exc`` came out of a user's own code; False otherwise."""
+    where = _user_code_frame(exc)
+    if where:
+        traceback.print_exception(exc)
+        print(f"nasbench-meta: error in your code ({where}): {type(exc).__name__}: {exc}", file=sys.stderr)
+    return bool(where)
 
 
 def _silence_stdout() -> None:
@@ -68,6 +81,8 @@ def _user_code_frame(exc: BaseException) -> "str | None":
     packages (a user's own plugin), or None."""
     ours = (str(Path(__file__).resolve().parents[1]), *sysconfig.get_paths().values())
     frames = [(frame.f_code.co_filename, line) for frame, line in traceback.walk_tb(exc.__traceback__)]
+    if isinstance(exc, SyntaxError) and exc.filename:   # raised while compiling the user's file
+        frames.append((exc.filename, exc.lineno or 0))
     # an error raised in a worker process comes back with its traceback as text (process pools)
     frames += [(name, int(line)) for name, line in _REMOTE_FRAME.findall(str(getattr(exc.__cause__, "tb", "")))]
     found = None

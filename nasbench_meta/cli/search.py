@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from nasbench_meta.benchmark import open_benchmark
-from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, print_json, writable_output
+from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, positive_int, print_json, writable_output
 from nasbench_meta.paths import data_root
 from nasbench_meta.plugins import SPEC_HELP
 
@@ -74,7 +74,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cost-budget", type=float, default=None,
                         help="simulated cost budget (only tasks that declare a cost metric; "
                              "NAS-Bench-Graph's light tables have none)")
-    parser.add_argument("--workers", type=int, default=1, help="seeds in parallel in local processes")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="seeds in parallel in local processes (default: %(default)s)")
     parser.add_argument("--scheduler", default=None,
                         help="run seeds on Dask: 'tcp://host:port' of a running scheduler, or 'local'")
     add_root(parser)
