@@ -41,3 +41,20 @@ def ignore_ctrl_c_on(client: object) -> None:
             ignore_ctrl_c()
 
     client.register_plugin(IgnoreCtrlC())
+
+
+def start_pool_worker(threads: int, gpus: "list[str] | tuple[str, ...]", counter: object) -> None:
+    """Set-up of a harness pool worker, from this light module so that it runs before the worker
+    imports torch (seconds): Ctrl-C is left to the driver (it used to print each worker's import
+    traceback), the worker ends with its driver, takes a share of the CPU threads and, with several
+    GPUs, one of them (round robin; set before its first CUDA call, so its ``cuda`` is that GPU)."""
+    ignore_ctrl_c()
+    exit_with_parent()
+    if len(gpus) > 1:
+        with counter.get_lock():
+            index = counter.value
+            counter.value += 1
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
+    import torch
+
+    torch.set_num_threads(threads)

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench_meta.harness.executors import (Job, LocalExecutor, PoolExecutor, _init_worker, run_jobs,
-                                             visible_gpus)
+from nasbench_meta.harness.executors import Job, LocalExecutor, PoolExecutor, run_jobs, visible_gpus
 from nasbench_meta.harness.runs import RunsStore
+from nasbench_meta.workers import start_pool_worker
 
 
 def test_pool_workers_train_what_this_process_would(tmp_path, planetoid_root):
@@ -37,14 +37,16 @@ def test_each_pool_worker_gets_its_own_gpu_round_robin(monkeypatch):
     gpus = visible_gpus()
     assert gpus == ["3", "5"]
     counter = multiprocessing.get_context("spawn").Value("i", 0)
-    threads = torch.get_num_threads()
+    threads, handler = torch.get_num_threads(), signal.getsignal(signal.SIGINT)
     try:
         seen = []
         for _ in range(3):
-            _init_worker(1, gpus, counter)
+            start_pool_worker(1, gpus, counter)
             seen.append(os.environ["CUDA_VISIBLE_DEVICES"])
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN   # Ctrl-C is the driver's, before torch loads
     finally:
         torch.set_num_threads(threads)
+        signal.signal(signal.SIGINT, handler)
     assert seen == ["3", "5", "3"]
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
     assert visible_gpus() == ["0", "1"]
@@ -60,11 +62,11 @@ def test_a_job_reaches_the_workers_with_its_canonical_key_and_seeds():
 _KILLED_DRIVER = """
 import multiprocessing, os, signal, sys, time
 from concurrent.futures import ProcessPoolExecutor
-from nasbench_meta.harness.executors import _init_worker
+from nasbench_meta.workers import start_pool_worker
 
 if __name__ == "__main__":
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=_init_worker, initargs=(1, [], ctx.Value("i", 0)))
+    pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=start_pool_worker, initargs=(1, [], ctx.Value("i", 0)))
     with open(sys.argv[1], "w") as f:
         f.write(str(pool.submit(os.getpid).result()))
     pool.submit(time.sleep, 120)          # a long job the worker is busy with
@@ -117,3 +119,20 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_ctrl_c_stops_a_pool_batch_without_tracebacks_or_waiting_for_its_jobs(tmp_path, planetoid_root, bench_root):
+    argv = [sys.executable, "-m", "nasbench_meta.cli.main", "harness", "batch", "--task", "cora", "--archs", "88881",
+            "88887", "--seeds", "0", "--epochs", "100000", "--executor", "pool", "--workers", "2",
+            "--data-root", str(planetoid_root), "--runs", str(tmp_path / "r.h5"), "--root", str(bench_root)]
+    for wait in (1.0, 12.0):   # while the workers import torch, then while they train (jobs of many minutes)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        time.sleep(wait)
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=90)   # a bound on waiting: the jobs would take far longer
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail("Ctrl-C waited for the running jobs")
+        assert proc.returncode == 130 and "Traceback" not in err, err[-2000:]

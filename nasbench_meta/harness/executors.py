@@ -26,7 +26,7 @@ from nasbench_meta.harness.batched import check_precision
 from nasbench_meta.harness.train import SeedRun, check_device, check_epochs, train_seeds
 from nasbench_meta.seeds import check_seed_list
 from nasbench_meta.spaces import Architecture
-from nasbench_meta.workers import exit_with_parent, ignore_ctrl_c_on
+from nasbench_meta.workers import ignore_ctrl_c_on, start_pool_worker
 
 
 def _canonical_key(arch: "Architecture | str | int") -> int:
@@ -124,18 +124,12 @@ def visible_gpus() -> list[str]:
     return listed[:count] if listed else [str(i) for i in range(count)]
 
 
-def _init_worker(threads: int, gpus: Sequence[str], counter) -> None:
-    """Pool worker set-up: a share of the CPU threads and, with several GPUs, one of them
-    (round robin; set before the worker's first CUDA call, so its ``cuda`` is that GPU)."""
-    import torch
-
-    if len(gpus) > 1:
-        with counter.get_lock():
-            index = counter.value
-            counter.value += 1
-        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
-    torch.set_num_threads(threads)
-    exit_with_parent()
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End a pool at once: its workers ignore Ctrl-C (the driver handles it), so a plain shutdown
+    waited for every running job (about a minute on Cora) to throw its result away."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):   # CPython's own bookkeeping
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass
@@ -150,8 +144,9 @@ class PoolExecutor:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         gpus = visible_gpus() if all(j.device in (None, "cuda") for j in jobs) else []
         ctx = multiprocessing.get_context("spawn")   # no fork after torch has started threads
-        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(threads, gpus, ctx.Value("i", 0))) as pool:
+        pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=start_pool_worker,
+                                   initargs=(threads, gpus, ctx.Value("i", 0)))
+        try:
             futures = {pool.submit(run_job, job): job for job in jobs}
             for fut in as_completed(futures):
                 exc = fut.exception()
@@ -159,6 +154,10 @@ class PoolExecutor:
                     exc = RuntimeError("a worker process died (killed, or out of memory?) before this job "
                                        "finished; nothing of it was stored: rerun the command to train it")
                 yield futures[fut], (exc if exc is not None else fut.result())
+        except BaseException:   # Ctrl-C, or the driver stopped reading: no waiting on jobs nobody will store
+            _stop(pool)
+            raise
+        pool.shutdown()
 
     def close(self) -> None:
         pass
