@@ -478,3 +478,8 @@ def test_text_from_a_submission_is_escaped_in_the_markdown_page():
 def test_check_of_a_folder_without_boards_fails(tmp_path, capsys):
     assert main(["leaderboard", "check", "--boards-dir", str(tmp_path / "typo")]) == 2   # a CI typo must not pass
     assert "holds no boards to check" in capsys.readouterr().err
+
+
+def test_render_of_an_unknown_benchmark_is_refused(tmp_path, capsys):
+    assert main(["leaderboard", "render", "--boards-dir", str(tmp_path), "--benchmark", "nope", "--board", "nas"]) == 2
+    assert "unknown benchmark 'nope'" in capsys.readouterr().err and not (tmp_path / "nope").exists()

@@ -181,6 +181,10 @@ def _print_rejection(exc: Any, as_json: bool) -> int:
 def _render(args: argparse.Namespace) -> int:
     from nasbench_meta.leaderboard.actions import render_all
 
+    from nasbench_meta.importers import BUILDERS, unknown_benchmark_message
+
+    if args.benchmark is not None and args.benchmark not in BUILDERS:   # it would render an empty board of that name
+        raise LookupError(unknown_benchmark_message(args.benchmark))
     paths = render_all(args.boards_dir, args.benchmark, args.board)
     if not paths:
         raise LookupError("no boards found; pass --boards-dir, or --benchmark and --board to render an empty board")

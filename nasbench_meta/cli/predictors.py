@@ -70,9 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--predictor", help="fit this predictor on every other complete task (" + _NAME_HELP + ")")
     group.add_argument("--model", help="a predictor file written by `predictors train`")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, help="the task to predict (the predictor is fitted without it)")
     p.add_argument("--shots", type=int, required=True, help="K support architectures drawn with --seed")
-    p.add_argument("--seed", type=seed_int, required=True)
+    p.add_argument("--seed", type=seed_int, required=True, help="seed of the support draw and of the fit")
     p.add_argument("--top", type=positive_int, default=10, help="show the predicted top N of the architectures outside the K support set "
                                                                    "(default: %(default)s)")
     p.add_argument("--csv", help="write every prediction to this CSV (a `support` column marks the K measured ones)")

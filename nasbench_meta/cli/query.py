@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description='Architectures are "links|ops" strings such as "0,0,1,2|gat,gcn,sage,gcn" '
                     "(any isomorphic form) or integer table keys.")
     add_benchmark(parser)
-    parser.add_argument("--task", required=True)
+    parser.add_argument("--task", required=True, help="task name, e.g. cora (`datasets info` lists them)")
     parser.add_argument("--arch", required=True, action="append",
                         help="repeat for several; exit status 1 if one was not evaluated on the task")
     add_root(parser)

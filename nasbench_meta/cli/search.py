@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     run = sub.add_parser("run", help="one method on one task over many seeds")
     run.add_argument("--method", required=True, help=METHOD_HELP)
-    run.add_argument("--task", required=True)
+    run.add_argument("--task", required=True, help="task to search, e.g. cora")
     run.add_argument("--out", required=True, help="results JSON (resumed if it exists with the same settings and, for a method of "
                           "your own, an unchanged source file)")
     _add_run_options(run)
@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grid.set_defaults(func=_grid)
 
     verify = sub.add_parser("verify", help="check results files against the table (exit 1 on problems)")
-    verify.add_argument("files", nargs="+")
+    verify.add_argument("files", nargs="+", help="results files to check against the table")
     add_root(verify)
     add_json(verify)
     verify.set_defaults(func=_verify)
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                          "and the table. Results the table contradicts (another task's table, "
                                          "edited revealed values, more queries than the budget) are refused "
                                          "and nothing is written.")
-    rescore.add_argument("file")
+    rescore.add_argument("file", help="the results file to re-score")
     rescore.add_argument("--out", required=True, help="where to write the re-scored results")
     rescore.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     add_root(rescore)
@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report = sub.add_parser("report", help="regret plots (PNG, SVG), average ranks, critical-difference "
                                            "diagrams and a markdown table")
     report.add_argument("files", nargs="+", help="results files (or folders holding them)")
-    report.add_argument("--out-dir", required=True)
+    report.add_argument("--out-dir", required=True, help="folder for the plots, summary.md and tables")
     report.add_argument("--budgets", default=None,
                         help="comma-separated budgets shown in the tables (default: 20 and 100 where the "
                              "results reach them, and every budget a results file ends at)")
@@ -67,7 +67,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     add_benchmark(parser)
     parser.add_argument("--budget", type=int, required=True, help="distinct architectures each run may query")
     parser.add_argument("--seeds", type=int, required=True, help="number of seeds (first-seed .. first-seed+N-1)")
-    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run are --first-seed .. --first-seed + --seeds - 1 (default: %(default)s)")
     parser.add_argument("--config", default=None,
                         help="method options as JSON, e.g. '{\"population_size\": 10}' (grid: keyed by method)")
     parser.add_argument("--batch-size", type=int, default=1, help="proposals asked per round (default: 1)")
