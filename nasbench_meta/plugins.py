@@ -19,11 +19,16 @@ def class_spec(cls: type) -> str:
     return f"{where or cls.__module__}:{cls.__qualname__}"
 
 
+def is_ours(cls: type) -> bool:
+    """Whether ``cls`` is nasbench-meta's own (a built-in method or predictor), not a user's."""
+    return cls.__module__.split(".")[0] == "nasbench_meta"
+
+
 def code_digest(cls: type) -> "str | None":
     """A digest of the source file of a user's class as this process loaded it (None for
     nasbench-meta's own, whose ``version`` says when they change, and for classes without a
     file): results of a user's class are stale once its code changes."""
-    if cls.__module__.split(".")[0] == "nasbench_meta":
+    if is_ours(cls):
         return None
     module = sys.modules.get(cls.__module__)
     if module is not None and _DIGEST in vars(module):

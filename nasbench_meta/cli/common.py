@@ -103,3 +103,19 @@ def writable_output(path: "str | Path", option: str, *, folder: bool = False, ex
     except OSError as exc:
         raise ValueError(f"cannot write {option} {path}: {exc.strerror or exc}; choose a writable location") from None
     return path
+
+
+def model_for(path: str, task: str, config: "str | None", use: str) -> Any:
+    """``--model``: the predictor file from ``predictors train`` that did not learn from ``task``; its
+    options are fixed in the file, so ``--config`` is refused. ``use`` words what the command does."""
+    from nasbench_meta.predictors import load_predictor
+    from nasbench_meta.predictors.api import learnt_from
+
+    if config:
+        raise ValueError(f"--config does not apply to --model: {path} keeps the options it was trained with; "
+                         "train another with `nasbench-meta predictors train --config ...`")
+    predictor = load_predictor(path)
+    if learnt_from(predictor.meta, predictor.fit_info, task):
+        raise ValueError(f"{path} was trained on {task}; {use} it would leak the target. Train one with "
+                         f"`nasbench-meta predictors train --holdout {task}`")
+    return predictor

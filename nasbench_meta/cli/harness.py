@@ -5,7 +5,8 @@ import argparse
 from pathlib import Path
 
 from nasbench_meta.benchmark import open_benchmark
-from nasbench_meta.cli.common import add_benchmark, add_json, add_root, json_object, positive_int, print_json, seed_int
+from nasbench_meta.cli.common import (add_benchmark, add_json, add_root, json_object, model_for, positive_int, print_json,
+                                     seed_int)
 from nasbench_meta.harness.protocol import PRECISIONS
 
 
@@ -193,22 +194,16 @@ def _batch(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from nasbench_meta.harness.data import check_task_data
     from nasbench_meta.harness.validate import validate_predictions
-    from nasbench_meta.predictors import load_predictor, predict_task, predict_with
-    from nasbench_meta.predictors.api import learnt_from
+    from nasbench_meta.predictors import predict_task, predict_with
 
     _check_options(args)
-    if args.model and args.config:
-        raise ValueError(f"--config does not apply to --model: {args.model} keeps the options it was trained with")
+    model = model_for(args.model, args.task, args.config, "validating") if args.model else None
     bench = open_benchmark(args.benchmark, root=args.root)
     store = _store(args)
     check_task_data(args.task, args.data_root)   # before fitting the predictor
     # the predictor adapts from validation scores, as a search would see them
-    if args.model:
-        predictor = load_predictor(args.model)
-        if learnt_from(predictor.meta, predictor.fit_info, args.task):
-            raise ValueError(f"{args.model} was trained on {args.task}; validating it there would leak the target. "
-                             f"Train one with `nasbench-meta predictors train --holdout {args.task}`")
-        predictions = predict_with(predictor, bench, args.task, shots=args.shots, seed=args.seed, split="valid")
+    if model is not None:
+        predictions = predict_with(model, bench, args.task, shots=args.shots, seed=args.seed, split="valid")
     else:
         predictions = predict_task(args.predictor, bench, args.task, shots=args.shots, seed=args.seed, split="valid",
                                    config=json_object(args.config) if args.config else None)

@@ -5,8 +5,8 @@ import argparse
 from pathlib import Path
 
 from nasbench_meta.benchmark import open_benchmark
-from nasbench_meta.cli.common import (add_benchmark, add_json, add_root, json_object, positive_int, print_json, seed_int,
-                                     writable_output)
+from nasbench_meta.cli.common import (add_benchmark, add_json, add_root, json_object, model_for, positive_int, print_json,
+                                     seed_int, writable_output)
 from nasbench_meta.plugins import SPEC_HELP
 
 
@@ -177,20 +177,14 @@ def _ceilings(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from nasbench_meta.predictors import fit_for_task, load_predictor, predict_with, unmeasured
-    from nasbench_meta.predictors.api import learnt_from
+    from nasbench_meta.predictors import fit_for_task, predict_with, unmeasured
 
-    if args.model and args.config:
-        raise ValueError(f"--config does not apply to --model: {args.model} keeps the options it was trained with; "
-                         "train another with `predictors train --config ...`")
+    model = model_for(args.model, args.task, args.config, "predicting") if args.model else None
     if args.csv:
         writable_output(args.csv, "--csv", example="predictions.csv")
     with open_benchmark(args.benchmark, args.root) as bench:
-        if args.model:
-            predictor = load_predictor(args.model)
-            if learnt_from(predictor.meta, predictor.fit_info, args.task):
-                raise ValueError(f"{args.model} was trained on {args.task}; predicting it would leak the target. "
-                                 f"Train one with --holdout {args.task}")
+        if model is not None:
+            predictor = model
         else:
             predictor = fit_for_task(args.predictor, bench, args.task, seed=args.seed, split="valid",
                                      config=_config(args))

@@ -134,13 +134,17 @@ class RunsStore:
         if self._holding:
             yield
             return
-        target = self.path.resolve()   # one lock per file, whichever symlink names it
-        with file_lock(target.with_name(f".{target.name}.lock"), exclusive=exclusive):
+        with file_lock(self._beside("lock"), exclusive=exclusive):
             self._holding = exclusive
             try:
                 yield
             finally:
                 self._holding = False
+
+    def _beside(self, suffix: str) -> Path:
+        """``.<name>.<suffix>`` beside the runs file itself, whichever symlink names it (lock, marker)."""
+        target = self.path.resolve()
+        return target.with_name(f".{target.name}.{suffix}")
 
     def __repr__(self) -> str:
         return f"RunsStore({str(self.path)!r})"
@@ -230,8 +234,7 @@ class RunsStore:
         for name in CURVES:
             columns[name] = [np.asarray(getattr(r, name), dtype=np.float32) for r in fresh]
         ids = {run_id(r) for r in fresh}
-        target = self.path.resolve()   # the file itself, whichever symlink names it
-        marker = target.with_name(f".{target.name}.appending")
+        marker = self._beside("appending")
         if self._interrupted(marker):
             # An append killed mid-write leaves HDF5's allocation records behind its data: the runs
             # still read fine, but a later write either fails ("len not positive after adjustment

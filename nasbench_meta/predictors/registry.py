@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from nasbench_meta.plugins import SPEC_HELP, load_class
+from nasbench_meta.plugins import SPEC_HELP, is_ours, load_class
 from nasbench_meta.predictors.base import Predictor, check_name
 
 PREDICTORS: dict[str, type[Predictor]] = {}
@@ -29,7 +29,7 @@ def is_built_in(name: str) -> bool:
     """Whether ``name`` is one of the toolkit's own predictors (not a user's, even one registered here)."""
     _load_all()
     cls = PREDICTORS.get(name)
-    return cls is not None and cls.__module__.startswith("nasbench_meta.")
+    return cls is not None and is_ours(cls)
 
 
 def predictor_class(name: str) -> type[Predictor]:

@@ -72,14 +72,14 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
     cache_dir = Path(cache_dir) if cache_dir else data_root() / "cache" / "search"
     make_method(cls, config)  # unknown options fail here, before any (slow) preparation
     config = {**(config or {}), **cls.prepare(bench, task, dict(config or {}), cache_dir=cache_dir)}
-    instance = make_method(cls, config)
-    results = results_io.new_results(bench, task, instance.metadata(spec), budget=budget,
+    metadata = make_method(cls, config).metadata(spec)
+    results = results_io.new_results(bench, task, metadata, budget=budget,
                                      batch_size=batch_size, cost_budget=cost_budget)
     stored_code = None
     if out is not None and Path(out).exists():
         results, stored_code = _resume(results, Path(out), cls.local_files)
     todo = [s for s in seeds if s not in results["seeds"]]
-    fresh_code = instance.metadata(spec).get("code")
+    fresh_code = metadata.get("code")
     if todo and stored_code and fresh_code and stored_code != fresh_code:
         raise ValueError(f"{out} holds seeds of {results['method']['name']} run with other code: its file "
                          f"({spec.rpartition(':')[0]}) changed since. Write the new seeds elsewhere (another --out "
@@ -88,7 +88,7 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
     job = {"spec": spec, "cls": cls if isinstance(method, type) else None, "config": config, "task": task,
            "budget": budget, "batch_size": batch_size, "cost_budget": cost_budget,
            "code": results["method"].get("code")}
-    bar = tqdm(total=len(todo), desc=f"{instance.metadata(spec)['name']} on {task}", unit="seed",
+    bar = tqdm(total=len(todo), desc=f"{metadata['name']} on {task}", unit="seed",
                disable=not progress or not todo, leave=False)
     with bar:
         for run in _map(bench, job, todo, workers, scheduler, executor):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasbench_meta.oracle import check_query_budget
+from nasbench_meta.plugins import is_ours
 from nasbench_meta.search.api import Method, SearchProblem
 from nasbench_meta.search.registry import make_method
 from nasbench_meta.search.scoring import score_run
@@ -87,7 +88,7 @@ def run_search(method: "Method | type[Method] | str", bench: "Benchmark", task: 
     problem = make_problem(bench, task, budget, oracle.candidates)
     # a user's method drawing from np.random / random still repeats itself for a seed (built-in
     # methods draw from their generator only, and saving numpy's global state costs 40 us a run)
-    with global_random_streams(seed) if not _built_in(method) else nullcontext():
+    with global_random_streams(seed) if not is_ours(type(method)) else nullcontext():
         try:
             traj, method_s = _drive(method, oracle, problem, seed, budget, batch_size, cost_budget, max_stall)
         except Exception as exc:
@@ -133,10 +134,6 @@ def _instance(method: "Method | type[Method] | str") -> Method:
     if isinstance(method, str):
         return make_method(method)
     raise TypeError(f"method must be a Method instance, a Method subclass or a method name, got {method!r}")
-
-
-def _built_in(method: Method) -> bool:
-    return type(method).__module__.startswith("nasbench_meta.")
 
 
 def _label(method: Method) -> str:
