@@ -483,3 +483,17 @@ def test_check_of_a_folder_without_boards_fails(tmp_path, capsys):
 def test_render_of_an_unknown_benchmark_is_refused(tmp_path, capsys):
     assert main(["leaderboard", "render", "--boards-dir", str(tmp_path), "--benchmark", "nope", "--board", "nas"]) == 2
     assert "unknown benchmark 'nope'" in capsys.readouterr().err and not (tmp_path / "nope").exists()
+
+
+def test_the_seeds_column_shows_every_count_when_tasks_differ(tmp_path, bench, rs_results):
+    # The NAS board's "Seeds" column showed the smallest count only: 10 for an entry run with 11
+    # seeds on every task but one.
+    results = copy.deepcopy(rs_results)
+    for r in results:
+        if r["task"] != "cora":
+            more = run_seeds(bench, r["task"], "rs", seeds=[10], budget=100, progress=False)
+            r["runs"] += more["runs"]
+            r["seeds"] += more["seeds"]
+    boards = tmp_path / "boards"
+    actions.submit(_submission(results), boards_dir=boards, bench=bench)
+    assert "| 1 | Random search | 1 | 10/11 |" in (boards / "nas-bench-graph" / "nas" / "README.md").read_text()

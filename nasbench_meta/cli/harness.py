@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_common(p)
     p.add_argument("--naive", action="store_true",
                    help="use the straightforward one-seed-at-a-time PyG loop (the speed baseline)")
-    p.set_defaults(func=_run)
+    p.set_defaults(func=_run, resumes=True)
 
     p = sub.add_parser("batch", help="train a list or a seeded random sample of architectures")
     group = p.add_mutually_exclusive_group(required=True)
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sample-seed", type=seed_int, help="seed of the --sample draw (required with it)")
     _add_common(p)
     _add_executor(p)
-    p.set_defaults(func=_batch)
+    p.set_defaults(func=_batch, resumes=True)
 
     p = sub.add_parser("validate", help="train a predictor's top-k and compare with table and measurement")
     group = p.add_mutually_exclusive_group(required=True)
@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed_int, required=True, help="seed of the support draw and of the predictor's fit (a --model keeps the seed it was fitted with)")
     _add_common(p)
     _add_executor(p)
-    p.set_defaults(func=_validate)
+    p.set_defaults(func=_validate, resumes=True)
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:

@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: "list[str] | None" = None) -> int:
+    args = None
     try:
         # inside the try: a Ctrl-C while the sub-commands import (seconds) is no traceback either
         parser = build_parser()
@@ -39,7 +40,10 @@ def main(argv: "list[str] | None" = None) -> int:
             sys.stdout.flush()  # here, not at exit: a reader that stopped (| head) is handled below
         return code
     except KeyboardInterrupt:
-        print("interrupted; finished work is kept and a rerun resumes it", file=sys.stderr)
+        # only commands that record progress as they go (set_defaults(resumes=True)) resume
+        resumes = getattr(args, "resumes", False)
+        print("interrupted; finished work is kept and a rerun resumes it" if resumes
+              else "interrupted; nothing was left half-written", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `nasbench-meta ... | head`: the reader had enough, which is no error
         _silence_stdout()

@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stem", default="evaluation", help="file name stem of the outputs, no folder (default: %(default)s)")
     p.add_argument("--no-predictions", action="store_true", help="do not store the ranks needed to re-score")
     _add_common(p)
-    p.set_defaults(func=_evaluate)
+    p.set_defaults(func=_evaluate, resumes=True)
 
     p = sub.add_parser("ceilings", help="zero-shot reference points the tables set for each held-out task",
                        description="Per held-out task: Spearman of the mean rank of its sources, of the best single "

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--out", required=True, help="results JSON (resumed if it exists with the same settings and, for a method of "
                           "your own, an unchanged source file)")
     _add_run_options(run)
-    run.set_defaults(func=_run)
+    run.set_defaults(func=_run, resumes=True)
 
     grid = sub.add_parser("grid", help="several methods x several tasks, one results file each")
     grid.add_argument("--methods", required=True, help="comma-separated; " + METHOD_HELP)
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                      "the whole space)")
     grid.add_argument("--out-dir", required=True, help="writes <method>-<task>.json there (resumable, as --out of `search run`)")
     _add_run_options(grid)
-    grid.set_defaults(func=_grid)
+    grid.set_defaults(func=_grid, resumes=True)
 
     verify = sub.add_parser("verify", help="check results files against the table (exit 1 on problems)")
     verify.add_argument("files", nargs="+", help="results files to check against the table")

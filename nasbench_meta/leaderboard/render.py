@@ -12,7 +12,7 @@ import io
 import json
 import math
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import matplotlib
 
@@ -73,8 +73,8 @@ def nas_tables(board: NasBoard) -> list[Table]:
     head = ["#", "Method", "Version", "Seeds"]
     agg_rows = []
     for i, r in enumerate(board.rows, 1):
-        seeds = min(s.n for t in r.tasks.values() for s in t.values())
-        agg_rows.append([str(i), r.entry.method["name"], r.entry.method["version"], str(seeds)]
+        seeds = _counts(s.n for t in r.tasks.values() for s in t.values())
+        agg_rows.append([str(i), r.entry.method["name"], r.entry.method["version"], seeds]
                         + [_num(r.avg_rank[b], 2) for b in NAS_BUDGETS]
                         + [_num(r.mean_norm_regret[b], 3) for b in NAS_BUDGETS])
     tables: list[Table] = [(
@@ -153,8 +153,12 @@ def predictor_tables(board: PredictorBoard) -> list[Table]:
 
 
 def _seeds(entry: Entry) -> str:
-    counts = sorted({int(n) for n in entry.summary["seeds_per_holdout"].values()})
-    return "/".join(map(str, counts))
+    return _counts(entry.summary["seeds_per_holdout"].values())
+
+
+def _counts(counts: Iterable[int]) -> str:
+    """Seed counts of an entry's tasks: "20", or every distinct count ("10/20") when they differ."""
+    return "/".join(map(str, sorted({int(n) for n in counts})))
 
 
 def entry_table(entries: Sequence[Entry]) -> Table:
