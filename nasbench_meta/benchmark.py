@@ -5,6 +5,7 @@ Analysis access counts nothing and shows every metric. NAS methods must use
 """
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from types import MappingProxyType
@@ -36,6 +37,10 @@ class MissingResultError(LookupError):
     """The architecture is in the space but the task's table has no result for it."""
 
 
+class HiddenTaskError(LookupError):
+    """A task's results read through a view that hides them (``Benchmark.hiding``)."""
+
+
 class Benchmark:
     """A tabular benchmark: every architecture of a space, every task, its metrics."""
 
@@ -55,6 +60,7 @@ class Benchmark:
         self._arrays: dict[tuple[str, str], np.ndarray] = {}
         self._derived: dict[tuple, Any] = {}  # cached results of read-only queries (searches repeat them)
         self._row_of: "Mapping[int, int] | None" = None
+        self._hidden: "str | None" = None
 
     def _handle(self) -> h5py.File:
         # One read-only handle, opened lazily, so metric reads do not pay for reopening.
@@ -80,7 +86,18 @@ class Benchmark:
         return {**self.__dict__, "_file": None, "_derived": {}, "_row_of": None}
 
     def __repr__(self) -> str:
-        return f"Benchmark({self.name!r}, {len(self.keys)} architectures, tasks={list(self.tasks)})"
+        hidden = f", hiding {self._hidden!r}" if self._hidden else ""
+        return f"Benchmark({self.name!r}, {len(self.keys)} architectures, tasks={list(self.tasks)}{hidden})"
+
+    def hiding(self, task: str) -> "Benchmark":
+        """A view of this benchmark in which ``task``'s results cannot be read (its metadata and
+        which architectures it covers can):
+        what a NAS method's offline preparation (``Method.prepare``) may see of its search's target.
+        It shares this benchmark's file and caches."""
+        self._check_task(task)
+        view = copy.copy(self)
+        view._hidden = task
+        return view
 
     # -- metadata ---------------------------------------------------------------------------
     @property
@@ -166,6 +183,11 @@ class Benchmark:
     # -- values -----------------------------------------------------------------------------
     def metric(self, task: str, name: str) -> np.ndarray:
         """A metric for every architecture, aligned with ``keys`` (read-only view)."""
+        # before the cache, which the view shares with the benchmark; coverage (num_seeds: which
+        # architectures the task holds) is what the search's candidates show anyway
+        if task == self._hidden and name != "num_seeds":
+            raise HiddenTaskError(f"{task}'s results are hidden here: a NAS method prepares its search of {task} "
+                                  f"from the other tasks only, and sees {task} through the search's oracle")
         cache_key = (task, name)
         if cache_key not in self._arrays:
             self._check_metric(self._check_task(task), name)

@@ -38,7 +38,7 @@ def check_query_budget(budget: "int | None") -> "int | None":
     if budget is None:
         return None
     if isinstance(budget, (bool, np.bool_)) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise ValueError(f"budget must be a positive number of queries (or None for no limit), got {budget!r}")
+        raise ValueError(f"budget must be a positive number of queries, got {budget!r}")
     return int(budget)
 
 

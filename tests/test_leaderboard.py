@@ -195,8 +195,19 @@ def test_duplicates_are_rejected(board, bench, rs_results, rs2_results, tmp_path
     relabelled[0]["split"] = "test"
     relabelled[1]["runs"][0]["timing"]["wall_s"] += 1.0
     retimed = actions.validate(_submission(relabelled, name="Fresh", version="9"), boards_dir=board, bench=bench)
+    # renumbered seed labels (100-109 for 0-9) or seed labels swapped between runs: the same runs too
+    renumbered, permuted = copy.deepcopy(rs_results), copy.deepcopy(rs_results)
+    for r in renumbered:
+        r["seeds"] = [s + 100 for s in r["seeds"]]
+        for run in r["runs"]:
+            run["seed"] += 100
+    for r in permuted:
+        for run, seed in zip(r["runs"], r["seeds"][1:] + r["seeds"][:1]):
+            run["seed"] = seed
+    renumbered = actions.validate(_submission(renumbered, name="Renumbered"), boards_dir=board, bench=bench)
+    permuted = actions.validate(_submission(permuted, name="Permuted"), boards_dir=board, bench=bench)
     for verdict, text in ((same, "same results"), (renamed, "same results"), (same_version, "bump method.version"),
-                          (retimed, "same runs")):
+                          (retimed, "same runs"), (renumbered, "same runs"), (permuted, "same runs")):
         assert [p.code for p in verdict.problems if p.code == "duplicate-entry"], verdict.problems
         assert any(text in p.message for p in verdict.problems)
     assert actions.validate(_submission(rs2_results, version="2"), boards_dir=board, bench=bench).accepted
@@ -289,6 +300,18 @@ def test_crash_while_rendering_changes_nothing(monkeypatch, board, bench, rs2_re
 
     monkeypatch.setattr(actions, "render_board", broken)
     with pytest.raises(RuntimeError, match="render failed"):
+        actions.submit(_submission(rs2_results, name="Other"), boards_dir=board, bench=bench)
+    assert _snapshot(board) == before
+
+
+def test_crash_while_writing_the_pages_changes_nothing(board, bench, rs2_results):
+    # The entry and README.md / index.html were written before a page failed to write (here the
+    # plots folder is a file), leaving the board changed though submit reported an error.
+    plots = board / "nas-bench-graph" / "nas" / "plots"
+    shutil.rmtree(plots)
+    plots.write_text("in the way")
+    before = _snapshot(board)
+    with pytest.raises(OSError):
         actions.submit(_submission(rs2_results, name="Other"), boards_dir=board, bench=bench)
     assert _snapshot(board) == before
 
@@ -497,3 +520,12 @@ def test_the_seeds_column_shows_every_count_when_tasks_differ(tmp_path, bench, r
     boards = tmp_path / "boards"
     actions.submit(_submission(results), boards_dir=boards, bench=bench)
     assert "| 1 | Random search | 1 | 10/11 |" in (boards / "nas-bench-graph" / "nas" / "README.md").read_text()
+
+
+@pytest.mark.parametrize("action", ["validate", "submit"])
+def test_a_missing_submission_file_is_bad_input(tmp_path, capsys, action):
+    # It was exit 1, a rejected submission, where the README says bad input is exit 2.
+    from nasbench_meta.cli.main import main
+
+    assert main(["leaderboard", action, str(tmp_path / "nope.json"), "--boards-dir", str(tmp_path)]) == 2
+    assert "no submission file" in capsys.readouterr().err

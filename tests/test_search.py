@@ -207,6 +207,38 @@ def test_the_method_never_sees_test_values(bench: Benchmark) -> None:
     assert not hasattr(SearchOracle, "test") and "test" not in str(vars(oracle).keys())
 
 
+class _PeeksInPrepare(GreedyMutation):
+    """Starts from what prepare learnt of a task (``defaults["peek"]``): the target or a source."""
+
+    defaults = {"peek": "cora", "start_key": None}
+
+    @classmethod
+    def prepare(cls, bench, task, config, *, cache_dir):
+        return {"start_key": bench.best(config.get("peek", "cora"), split="test", seeds="mean")[0]}
+
+    def ask(self, n):
+        return [self.config["start_key"]] if not self.scores else super().ask(n)
+
+
+def test_a_methods_preparation_cannot_read_the_target_task(bench: Benchmark, tmp_path) -> None:
+    # prepare() was handed the whole benchmark: a method could start its search of cora from cora's
+    # best test architecture (test regret 0) and still verify and reach a board.
+    from nasbench_meta.benchmark import HiddenTaskError
+
+    with pytest.raises(HiddenTaskError, match="cora's results are hidden here"):
+        run_seeds(bench, "cora", _PeeksInPrepare, seeds=1, budget=5, cache_dir=tmp_path, progress=False)
+    source = run_seeds(bench, "cora", _PeeksInPrepare, config={"peek": "citeseer"}, seeds=1, budget=5,
+                       cache_dir=tmp_path, progress=False)   # the other tasks stay readable
+    assert source["runs"][0]["trajectory"]["keys"][0] == bench.best("citeseer", split="test", seeds="mean")[0]
+    view = bench.hiding("cora")
+    assert view.task_info("cora")["num_architectures"] == len(view.task_keys("cora")) == 26206   # not results
+    for read in (lambda: view.scores("cora", split="valid", seeds="mean"), lambda: view.metric("cora", "latency_s"),
+                 lambda: view.table("cora", seeds="mean"), lambda: view.oracle("cora")):
+        with pytest.raises(HiddenTaskError):
+            read()
+    assert bench.scores("cora", split="test", seeds="mean") is not None   # the benchmark itself is unchanged
+
+
 def test_problem_neighbours_stay_inside_the_task(bench: Benchmark) -> None:
     covered = set(bench.task_keys("proteins").tolist())
     for method in ("re", "ls"):
@@ -403,3 +435,29 @@ def test_an_error_in_a_method_says_which_seed_it_came_from(bench) -> None:
     with pytest.raises(KeyError, match="my bug") as error:
         run_search(_FailsLater(), bench, "cora", budget=10, seed=7)
     assert error.value.__notes__ == ["(in seed 7 of fails-later on cora, after 3 queries)"]
+
+
+class _TupleOptions(GreedyMutation):
+    defaults = {"ops": ("gat", "gcn"), "rate": np.float64(0.5), "count": np.int64(3)}
+
+
+def test_options_a_results_file_holds_as_lists_still_resume(bench: Benchmark, tmp_path) -> None:
+    # A tuple option was recorded as a list, so every rerun compared [..] with (..) and refused
+    # to resume the file ("holds results with a different method").
+    out = tmp_path / "t.json"
+    run_seeds(bench, "cora", _TupleOptions, seeds=1, budget=5, out=out, progress=False)
+    more = run_seeds(bench, "cora", _TupleOptions, seeds=2, budget=5, out=out, progress=False)
+    assert more["seeds"] == [0, 1] and more["method"]["config"] == {"ops": ["gat", "gcn"], "rate": 0.5, "count": 3}
+
+
+def test_an_option_json_cannot_hold_is_refused_before_any_seed_runs(bench: Benchmark, tmp_path) -> None:
+    # {"fn": len} ran every seed, then failed to save with a TypeError traceback from json
+    class FunctionOption(GreedyMutation):
+        defaults = {"fn": len}
+
+        def ask(self, n):
+            raise AssertionError("no seed should run")
+
+    with pytest.raises(ValueError, match="options must be JSON data .* option value <built-in function len>"):
+        run_seeds(bench, "cora", FunctionOption, seeds=1, budget=5, out=tmp_path / "f.json", progress=False)
+    assert not (tmp_path / "f.json").exists()

@@ -205,7 +205,7 @@ def test_grid_and_report(bench_root: Path, tmp_path: Path) -> None:
     files = sorted(p.name for p in out_dir.glob("*.json"))
     assert files == sorted(f"{m}-{t}.json" for m in ("rs", "re", "ls") for t in ("cora", "photo"))
     report = tmp_path / "report"
-    assert main(["search", "report", str(out_dir), "--out-dir", str(report), "--budgets", "5,20"]) == 0
+    assert main(["search", "report", str(out_dir), "--out-dir", str(report), "--budgets", "20,5,20"]) == 0
     for task in ("cora", "photo"):
         for ext in ("png", "svg"):
             assert (report / f"{task}-regret_test.{ext}").stat().st_size > 1000
@@ -214,6 +214,23 @@ def test_grid_and_report(bench_root: Path, tmp_path: Path) -> None:
     assert "### After 20 queries" in summary and "| cora |" in summary and "Average rank over 2 task(s)" in summary
     ranks = (report / "average-rank-regret_test.csv").read_text().splitlines()
     assert ranks[0] == "queries,ls,re,rs" and len(ranks) == 21
+
+
+def test_grid_files_are_named_after_the_method_inside_out_dir(bench_root: Path, tmp_path: Path, capsys) -> None:
+    # A method without a name was written to out_dir/<its spec>-cora.json (a subfolder and a colon in
+    # the name); one named "../escape" was written outside out_dir.
+    path = tmp_path / "mine.py"
+    path.write_text(USER_METHOD.replace('name = "greedy-mutation"', 'name = ""') + textwrap.dedent('''
+        class Escape(GreedyMutation):
+            name = "../escape"
+    '''))
+    out_dir = tmp_path / "out" / "grid"
+    assert main(["search", "grid", "--methods", f"{path}:GreedyMutation,{path}:Escape", "--tasks", "cora",
+                 "--budget", "3", "--seeds", "1", "--out-dir", str(out_dir), "--root", str(bench_root)]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.json")) == ["GreedyMutation-cora.json",
+                                                                          "escape-cora.json"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["GreedyMutation-cora.json", "escape-cora.json"]
+    assert f"wrote 2 results file(s) in {out_dir}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("tasks", ["complete"])
@@ -362,13 +379,16 @@ def test_a_worker_refuses_a_method_file_changed_since_the_search_started(bench, 
 @pytest.mark.parametrize("body, error", [
     ("    def ask(self, n):\n        return None + 1\n", "TypeError"),
     ("    def ask(self, n)\n        return []\n", "SyntaxError"),
-], ids=["TypeError", "SyntaxError"])
+    # sys.exit(0) in a method made `search run` exit 0, printing and writing nothing
+    ("    def ask(self, n):\n        raise SystemExit(0)\n", "MethodError: oops called sys.exit(0)"),
+], ids=["TypeError", "SyntaxError", "SystemExit"])
 def test_any_error_in_a_users_method_is_reported_as_theirs(bench_root: Path, tmp_path: Path, capsys, body, error):
     path = tmp_path / "oops.py"
     path.write_text("from nasbench_meta.search import Method\n\n\nclass Oops(Method):\n    name = 'oops'\n\n" + body)
     assert main(["search", "run", "--method", f"{path}:Oops", "--task", "cora", "--budget", "5", "--seeds", "1",
                  "--out", str(tmp_path / "o.json"), "--root", str(bench_root)]) == 2
-    assert f"error in your code ({path}:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"error in your code ({path}:" in err and error in err
 
 
 def test_json_output_is_strict_json(capsys) -> None:

@@ -124,10 +124,13 @@ def test_the_same_results_twice_are_a_duplicate_not_a_second_method(short: dict,
 
 def test_methods_alike_in_name_are_kept_apart_on_every_task(short: dict) -> None:
     # another configuration, version or class under the same name is another method
-    for change in ({"config": {"other": 1}}, {"version": "2"}, {"spec": "b/m.py:RandomSearch"}):
+    # labelled by what differs (they were "rs#4984d3" and "rs#5890e5", which told a reader nothing)
+    config = short["method"]["config"]
+    for change, labels in (({"config": {**config, "other": 1}}, ["rs (no other)", "rs (other=1)"]),
+                           ({"version": "2"}, ["rs (v1)", "rs (v2)"]),
+                           ({"spec": "b/m.py:RandomSearch"}, ["rs (m.py:RandomSearch)", "rs (rs)"])):
         other = {**short, "method": {**short["method"], **change}}
-        labels = sorted(collect([short, other])["cora"])
-        assert len(labels) == 2 and all(label.startswith("rs#") for label in labels), change
+        assert sorted(collect([short, other])["cora"]) == labels, change
     elsewhere = {**short, "task": "citeseer", "method": {**short["method"], "config": {"other": 1}}}
     table = collect([short, elsewhere])     # labelled alike on each task, so ranks never pair them
     assert set(table["cora"]).isdisjoint(table["citeseer"])

@@ -102,6 +102,8 @@ def test_load_rejects_other_files(tmp_path) -> None:
 
 MALFORMED = {  # change -> the field the error must name
     "runs is an object": (lambda d: d.__setitem__("runs", {"0": d["runs"][0]}), r"runs must be a list"),
+    "batch size 0": (lambda d: d["budget"].__setitem__("batch_size", 0),   # was accepted
+                     r"budget\.batch_size must be a positive integer"),
     "a run is null": (lambda d: d["runs"].append(None), r"runs\[2\] must be an object"),
     "trajectory is a list": (lambda d: d["runs"][1].__setitem__("trajectory", []),
                              r"runs\[1\]\.trajectory must be an object with 'keys'"),
@@ -211,3 +213,16 @@ def test_a_seed_repeated_within_one_file_is_refused_on_load(clean: dict, tmp_pat
 def test_verify_refuses_results_that_claim_another_split(bench: Benchmark, clean: dict) -> None:
     doc = {**copy.deepcopy(clean), "split": "test"}
     assert verify(doc, bench) == ["split is 'test'; a search is shown validation scores only ('valid')"]
+
+
+def test_verify_catches_a_run_cut_short_of_its_budget(bench: Benchmark, clean: dict) -> None:
+    # A run cut where its test regret was lowest, its num_queries fixed and its scores recomputed
+    # (rescore pads a short run's curves), verified as if it had spent its whole budget.
+    def cut(doc, traj):
+        for name in ("keys", "valid", "repeated", "cost"):
+            del traj[name][20:]
+        doc["runs"][0]["num_queries"] = len({k for k in traj["keys"]})
+
+    doc = rescore(_tampered(clean, cut), bench)
+    assert verify(doc, bench) == ["seed 0: ended after 20 distinct queries, before its budget of 30 "
+                                  "(a search runs until its budget is spent)"]

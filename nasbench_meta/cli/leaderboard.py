@@ -116,6 +116,13 @@ def _benchmark_name(results: list[Any]) -> str:
     return str(names.pop())
 
 
+def _check_submission_file(path: Path) -> None:
+    """A missing file is bad input (exit 2), not a rejected submission (exit 1)."""
+    if not path.is_file():
+        raise ValueError(f"no submission file {path}{' (a folder)' if path.is_dir() else ''}; write one with "
+                         "`nasbench-meta leaderboard pack`")
+
+
 def _check_boards_dir(boards_dir: "Path | None") -> None:
     """A --boards-dir that does not exist, or holds files but no board, is a typo or the wrong level:
     validating against it finds no duplicates, and submitting would start a board of one entry. An
@@ -137,6 +144,7 @@ def _validate(args: argparse.Namespace) -> int:
     from nasbench_meta.leaderboard.schema import SubmissionRejected
 
     _check_boards_dir(args.boards_dir)
+    _check_submission_file(args.file)
     try:
         verdict = validate(args.file, boards_dir=args.boards_dir, root=args.root)
     except SubmissionRejected as exc:  # unreadable file
@@ -154,6 +162,7 @@ def _submit(args: argparse.Namespace) -> int:
     from nasbench_meta.leaderboard.schema import SubmissionRejected
 
     _check_boards_dir(args.boards_dir)
+    _check_submission_file(args.file)
     try:
         entry, rendered = submit(args.file, boards_dir=args.boards_dir, root=args.root)
     except SubmissionRejected as exc:

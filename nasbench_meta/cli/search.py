@@ -135,6 +135,8 @@ def _grid(args: argparse.Namespace) -> int:
             tasks = _names(args.tasks, "--tasks", "cora,photo (or 'all', 'complete')")
         paths = run_grid(bench, methods, tasks, out_dir=args.out_dir, configs=configs, **_run_kwargs(args))
     _print_summary([load(p) for p in paths], args.json)
+    if not args.json:
+        print(f"wrote {len(paths)} results file(s) in {args.out_dir}")
     return 0
 
 

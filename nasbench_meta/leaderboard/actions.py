@@ -51,7 +51,11 @@ def submit(source: "PathLike | dict[str, Any]", *, boards_dir: "PathLike | None"
     entry = verdict.entry(doc, bench)
     files = render_board(store.benchmark, store.board, sorted([*store.entries(), entry], key=lambda e: e.id))
     path = store.add(entry)
-    return path, write_rendered(store, files)
+    try:
+        return path, write_rendered(store, files)
+    except BaseException:   # the pages could not show it: the entry goes too (write_rendered restored them)
+        path.unlink(missing_ok=True)
+        raise
 
 
 def stores(boards_dir: "PathLike | None" = None, benchmark: "str | None" = None,

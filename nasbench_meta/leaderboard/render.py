@@ -350,13 +350,24 @@ def render_board(benchmark: str, kind: str, entries: Sequence[Entry]) -> dict[st
 
 
 def write_rendered(store: BoardStore, files: dict[str, bytes]) -> list[Path]:
-    """Write rendered files atomically and drop plots no longer produced; returns written paths."""
-    written = []
-    for rel, data in sorted(files.items()):
-        path = store.dir / rel
-        if not path.exists() or path.read_bytes() != data:
-            atomic_write(path, data)
-        written.append(path)
+    """Write rendered files atomically and drop plots no longer produced; returns written paths.
+    A failure part-way restores the files already replaced: the pages stay those of one entry set."""
+    written, replaced = [], {}
+    try:
+        for rel, data in sorted(files.items()):
+            path = store.dir / rel
+            old = path.read_bytes() if path.is_file() else None
+            if old != data:
+                atomic_write(path, data)
+                replaced[path] = old
+            written.append(path)
+    except BaseException:
+        for path, old in replaced.items():
+            if old is None:
+                path.unlink(missing_ok=True)
+            else:
+                atomic_write(path, old)
+        raise
     plots = store.dir / "plots"
     if plots.is_dir():
         for stale in plots.glob("*.svg"):

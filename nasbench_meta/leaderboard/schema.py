@@ -281,7 +281,8 @@ def content_hash(doc: dict[str, Any]) -> str:
 
 def measurement_hash(doc: dict[str, Any]) -> str:
     """sha256 of what the results measured: per run, the queried keys (NAS) or the support keys and
-    predictions (predictors). Timings, notes or relabelled fields do not make old runs new."""
+    predictions (predictors). Timings, notes or relabelled fields (seeds included: renumbered or
+    permuted seed labels) do not make old runs new."""
     measured = sorted((_measured_runs(r) for r in doc["results"]), key=repr)
     return hashlib.sha256(canonical_json(measured)).hexdigest()
 
@@ -296,7 +297,7 @@ def _measured_runs(result: Any) -> Any:
             continue
         trajectory = run.get("trajectory")
         keys = trajectory.get("keys") if isinstance(trajectory, dict) else trajectory
-        runs.append([run.get("holdout", result.get("task")), run.get("shots"), run.get("seed"), keys,
+        runs.append([run.get("holdout", result.get("task")), run.get("shots"), keys,
                      run.get("support_keys"), run.get("query_ranks")])
     return sorted(runs, key=repr)
 

@@ -17,6 +17,7 @@ benchmark, the oracle or any test score. A complete method in a few lines::
 """
 from __future__ import annotations
 
+import json
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -170,16 +171,18 @@ class Method(ABC):
         """Hook run once per (method, task) outside any search, before the seeds start.
 
         Offline preparation that may read the benchmark's *other* tasks (meta-training)
-        goes here; it returns config entries to add (recorded in the results). It must not
-        read the target ``task``: the default does nothing.
+        goes here; it returns config entries to add (recorded in the results). ``bench`` hides
+        the target ``task``'s results (``Benchmark.hiding``: reading them raises
+        ``HiddenTaskError``). The default does nothing.
         """
         return {}
 
     def metadata(self, spec: str) -> dict[str, Any]:
         """What results record of the method; a user's class adds a digest of its source file
         (``code``), so that seeds run with other code are never resumed into the same results."""
-        meta = {"name": self.name or type(self).__name__, "version": str(self.version),
-                "spec": portable_spec(spec), "config": portable_config(self.config, self.local_files)}
+        name = self.name or type(self).__name__
+        meta = {"name": name, "version": str(self.version), "spec": portable_spec(spec),
+                "config": json_config(portable_config(self.config, self.local_files), name)}
         code = code_digest(type(self))
         return {**meta, "code": code} if code else meta
 
@@ -191,6 +194,22 @@ def portable_spec(spec: str) -> str:
     if sep and (where.endswith(".py") or "/" in where or os.sep in where):
         return f"{Path(where).name}:{name}"
     return spec
+
+
+def json_config(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """``config`` as a results file holds it (a tuple as a list, numpy numbers as numbers), so that a
+    resumed run's configuration compares equal to the stored one; a clear error, before any seed
+    runs, for a value JSON cannot hold."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, (np.generic, np.ndarray)):
+            return value.tolist()
+        raise TypeError(f"option value {value!r} ({type(value).__name__})")
+
+    try:
+        return json.loads(json.dumps(config, default=plain))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}'s options must be JSON data (numbers, strings, booleans, None, lists, dicts) "
+                         f"for results to record them; {exc} is not") from None
 
 
 def portable_config(config: dict[str, Any], local_files: Sequence[str]) -> dict[str, Any]:

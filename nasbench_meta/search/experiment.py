@@ -11,6 +11,7 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import re
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -70,8 +71,8 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
     spec = method_spec(method)
     cls = method if isinstance(method, type) else method_class(spec)
     cache_dir = Path(cache_dir) if cache_dir else data_root() / "cache" / "search"
-    make_method(cls, config)  # unknown options fail here, before any (slow) preparation
-    config = {**(config or {}), **cls.prepare(bench, task, dict(config or {}), cache_dir=cache_dir)}
+    make_method(cls, config).metadata(spec)  # unknown options and values fail here, before any (slow) preparation
+    config = {**(config or {}), **cls.prepare(bench.hiding(task), task, dict(config or {}), cache_dir=cache_dir)}
     metadata = make_method(cls, config).metadata(spec)
     results = results_io.new_results(bench, task, metadata, budget=budget,
                                      batch_size=batch_size, cost_budget=cost_budget)
@@ -230,6 +231,12 @@ def run_grid(bench: "Benchmark", methods: Sequence[str], tasks: Sequence[str], *
     return paths
 
 
+def file_stem(name: str) -> str:
+    """A method's name as the start of a results file name: ``NoName`` stays, while a path
+    (``../escape``) or a colon (``my.py:Mine``) cannot lead outside ``out_dir`` or into a subfolder."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-") or "method"
+
+
 def _grid_names(bench: "Benchmark", methods: Sequence[str], tasks: Sequence[str], configs: dict[str, dict], *,
                 budget: int, batch_size: int, cost_budget: "float | None") -> dict[str, str]:
     """Resolve every method (spec -> file name) and check every task's budget, before any run."""
@@ -240,7 +247,7 @@ def _grid_names(bench: "Benchmark", methods: Sequence[str], tasks: Sequence[str]
     if stray:
         raise ValueError(f"the grid config (--config) has entries for {stray}, which are not among the methods "
                          f'{list(methods)}; it is keyed by method, e.g. {{"re": {{"population_size": 10}}}}')
-    names = {spec: make_method(spec, configs.get(spec)).name or spec for spec in methods}
+    names = {spec: file_stem(make_method(spec, configs.get(spec)).metadata(spec)["name"]) for spec in methods}
     twice = sorted({n for n in names.values() if list(names.values()).count(n) > 1})
     if twice:
         raise ValueError(f"methods {list(methods)} name {twice[0]!r} twice (one results file each); "

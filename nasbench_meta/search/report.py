@@ -40,6 +40,38 @@ def _identity(results: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(method, sort_keys=True).encode()).hexdigest()[:6]
 
 
+def _labels(documents: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(name, identity) -> label: the name alone, or with what differs between the methods of one
+    name: version, spec, then the configuration options that differ (a digest as a last resort)."""
+    groups: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for res in documents:
+        groups[_label(res)][_identity(res)] = res["method"]
+    labels = {}
+    for name, methods in groups.items():
+        if len(methods) == 1:
+            labels[name, next(iter(methods))] = name
+            continue
+        found = {ident: f"{name} ({_difference(method, list(methods.values()))})" for ident, method in methods.items()}
+        unique = len(set(found.values())) == len(found)
+        labels.update({(name, ident): label if unique else f"{name}#{ident}" for ident, label in found.items()})
+    return labels
+
+
+def _difference(method: dict[str, Any], group: list[dict[str, Any]]) -> str:
+    """What sets ``method`` apart within ``group`` (methods of one name)."""
+    parts = []
+    if len({str(m.get("version")) for m in group}) > 1:
+        parts.append(f"v{method.get('version')}")
+    if len({portable_spec(str(m.get("spec") or "")) for m in group}) > 1:
+        parts.append(portable_spec(str(method.get("spec") or "")))
+    configs = [m.get("config") or {} for m in group]
+    config = method.get("config") or {}
+    for key in sorted({k for c in configs for k in c}):
+        if len({json.dumps(c.get(key), sort_keys=True) for c in configs}) > 1:
+            parts.append(f"{key}={json.dumps(config.get(key), sort_keys=True)}" if key in config else f"no {key}")
+    return ", ".join(parts) or "?"
+
+
 def _results_files(path: "str | os.PathLike[str]") -> list[Path]:
     """A results file, or a folder's *.json results files (sorted)."""
     path = Path(path)
@@ -65,8 +97,8 @@ def _documents(items: Sequence["dict | str | os.PathLike[str]"]) -> list[tuple[s
 def collect(items: Sequence["dict | str | os.PathLike[str]"]) -> dict[str, dict[str, dict[str, Any]]]:
     """task -> method label -> results; items are loaded documents, results files or folders of them.
 
-    A method name run with several versions, specs or configurations is labelled ``name#digest``
-    (the same label on every task). One method's seeds split across inputs (same task and budget)
+    A method name run with several versions, specs or configurations is labelled by what tells
+    them apart, e.g. ``my-method (v2)`` or ``re (population_size=50)`` (the same label on every task). One method's seeds split across inputs (same task and budget)
     are merged; a seed given twice is a ValueError (it would be counted twice).
     """
     documents = _documents(items)
@@ -74,15 +106,12 @@ def collect(items: Sequence["dict | str | os.PathLike[str]"]) -> dict[str, dict[
         raise ValueError("no results given")
     for source, res in documents:
         _check_curves(res, source)
-    identities = defaultdict(set)
-    for _, res in documents:
-        identities[_label(res)].add(_identity(res))
+    labels = _labels([res for _, res in documents])
     _check_code(documents)
     table: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     seed_sources: dict[tuple[str, str], dict[int, str]] = {}  # (task, label) -> seed -> input
     for source, res in documents:
-        name = _label(res)
-        label = name if len(identities[name]) == 1 else f"{name}#{_identity(res)}"
+        label = labels[_label(res), _identity(res)]
         task = res["task"]
         known = seed_sources.setdefault((task, label), {})
         table[task][label] = _merged(table[task][label], res, known, source) if label in table[task] else res
@@ -406,6 +435,7 @@ def make_report(items: Sequence["dict | str | os.PathLike[str]"], out_dir: "str 
     table = collect(items)
     if budgets is None:
         budgets = default_budgets(table)
+    budgets = sorted(set(budgets))   # 20,20 made two table columns of one name, and crashed the summary
     check_budgets(table, budgets)
     out_dir = Path(out_dir)
     written: dict[str, list[Path]] = {"task_plots": [], "rank_plots": [], "cd_plots": [], "tables": []}

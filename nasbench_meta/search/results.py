@@ -21,7 +21,7 @@ import numpy as np
 
 import nasbench_meta
 from nasbench_meta.atomic import atomic_file
-from nasbench_meta.search.scoring import SEEDS, reference, score_run
+from nasbench_meta.search.scoring import SEEDS, distinct_keys, reference, score_run
 
 if TYPE_CHECKING:
     from nasbench_meta.benchmark import Benchmark
@@ -178,6 +178,7 @@ _RESULTS = _object({
     "benchmark": _object({"name": _STRING}),
     "task": _STRING,
     "budget": _object({"queries": _value(lambda v: _is_int(v) and v >= 1, "a positive integer"),
+                       "batch_size": _value(lambda v: _is_int(v) and v >= 1, "a positive integer"),
                        "cost": _value(lambda v: v is None or _is_number(v), "a number or null"),
                        "cost_metric": _value(lambda v: v is None or isinstance(v, str), "a string or null")}),
     "reference": _object({"best_valid": _NUMBER, "best_test": _NUMBER}),
@@ -263,8 +264,20 @@ def verify(results: dict[str, Any], bench: "Benchmark") -> list[str]:
     cost = np.asarray(bench.metric(task, cost_metric)) if cost_metric else None
     for run in results["runs"]:
         found = _check_run(run, bench, task, budget, valid, ref)
-        problems += found or _check_cost(run, bench, cost, results["budget"].get("cost"))
+        problems += found or (_check_cost(run, bench, cost, results["budget"].get("cost"))
+                              + _ended_early(run, budget, results["budget"].get("cost")))
     return problems
+
+
+def _ended_early(run: dict[str, Any], budget: int, cost_budget: "float | None") -> list[str]:
+    """A run goes on until ``budget`` distinct queries or a spent cost budget: one cut shorter
+    could have been cut where its test regret was lowest, and scoring would pad it as if full."""
+    done = len(distinct_keys(run["trajectory"]["keys"], run["trajectory"]["repeated"]))
+    spent = cost_budget is not None and sum(run["trajectory"].get("cost", [])) >= cost_budget
+    if done >= budget or spent:
+        return []
+    return [f"seed {run.get('seed')}: ended after {done} distinct queries, before its budget of {budget} "
+            "(a search runs until its budget is spent)"]
 
 
 def _check_cost(run: dict[str, Any], bench: "Benchmark", cost: "np.ndarray | None",

@@ -51,6 +51,8 @@ def make_problem(bench: "Benchmark", task: str, budget: int, candidates: np.ndar
 
 def check_budget(bench: "Benchmark", task: str, budget: int, cost_budget: "float | None") -> None:
     """Clear errors for budgets a task cannot honour."""
+    if budget is None:   # which the oracle takes for "no limit"
+        raise ValueError("a search needs a budget: a positive number of queries")
     check_query_budget(budget)   # 5.0 too: the oracle would refuse it only after preparation
     covered = len(bench.task_keys(task))
     if budget > covered:
@@ -90,7 +92,11 @@ def run_search(method: "Method | type[Method] | str", bench: "Benchmark", task: 
     # methods draw from their generator only, and saving numpy's global state costs 40 us a run)
     with global_random_streams(seed) if not is_ours(type(method)) else nullcontext():
         try:
-            traj, method_s = _drive(method, oracle, problem, seed, budget, batch_size, cost_budget, max_stall)
+            try:
+                traj, method_s = _drive(method, oracle, problem, seed, budget, batch_size, cost_budget, max_stall)
+            except SystemExit as exc:   # else sys.exit(0) in a method ends the command "successfully", writing nothing
+                raise MethodError(f"{_label(method)} called sys.exit({exc.code!r}); a method reports a problem by "
+                                  "raising an exception").with_traceback(exc.__traceback__) from None
         except Exception as exc:
             if hasattr(exc, "add_note"):   # Python 3.11+: shown under the traceback
                 exc.add_note(f"(in seed {seed} of {_label(method)} on {task}, after {oracle.num_queries} queries)")
