@@ -60,6 +60,10 @@ def load_class(spec: str, base: type, what: str) -> type:
         raise LookupError(f"{where} has no attribute {cls_name!r}")
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise LookupError(f"{spec} is not a subclass of {base.__module__}.{base.__qualname__}")
+    missing = sorted(getattr(cls, "__abstractmethods__", ()))
+    if missing:   # else "Can't instantiate abstract class" came as a traceback, from wherever it was made
+        raise LookupError(f"{spec} does not define {', '.join(missing)}, which every {what} must "
+                          f"(see {base.__qualname__})")
     return cls
 
 

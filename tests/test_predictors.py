@@ -367,3 +367,54 @@ def test_keys_must_be_whole_numbers_everywhere(bench):
         p.predict([30141.9], support_keys=[], support_scores=[])        # would have answered for key 30141
     none = {"support_keys": [], "support_scores": []}
     assert p.predict(np.array([30141.0], dtype=object), **none).tolist() == p.predict([30141], **none).tolist()
+
+
+def test_state_a_predictor_file_cannot_hold_is_refused_on_save(bench, tmp_path):
+    # A dict in _state() was pickled into the file, which load (no pickles) then called damaged;
+    # a lambda gave numpy's pickling traceback.
+    from nasbench_meta.predictors import Predictor
+
+    class ObjectState(Predictor):
+        name = "object-state"
+
+        def _predict(self, rows, support_rows, support_scores):
+            return rows.astype(float)
+
+        def _state(self):
+            return {"names": np.array(["a", "b"]), "tags": {"a": 1}}
+
+    fitted = ObjectState().fit(bench, [], split="valid", seed=0)
+    with pytest.raises(ValueError, match=r"ObjectState._state\(\)\['tags'\] is dict, which a predictor file cannot "
+                                         "hold"):
+        fitted.save(tmp_path / "p.npz")
+    assert not (tmp_path / "p.npz").exists()
+
+
+def test_options_json_cannot_hold_are_refused_when_made(bench):
+    # np.arange(3) for an option whose default is None passed, then save() failed after the fit
+    from nasbench_meta.predictors import Predictor
+    from nasbench_meta.predictors.options import OptionValueError
+
+    class Loose(Predictor):
+        name = "loose"
+        defaults = {"anything": None}
+
+        def _predict(self, rows, support_rows, support_scores):
+            return rows.astype(float)
+
+    with pytest.raises(OptionValueError, match="loose options must be JSON data"):
+        Loose(anything=np.arange(3))
+    assert Loose(anything=[0, 1, 2]).config == {"anything": [0, 1, 2]}
+
+
+@pytest.mark.parametrize("name, option, config", [
+    ("xgb-meta", "train_shots", {"train_shots": [5, 30000], "n_estimators": 1}),
+    ("gp-meta", "fit_shots", {"fit_shots": [26206], "epochs": 1}),
+    ("gnn-meta", "train_shots", {"train_shots": [26200], "steps": 1}),
+])
+def test_support_sizes_no_source_task_can_draw_fail_before_fitting(bench, name, option, config):
+    # numpy's "Cannot take a larger sample than population" came mid-fit, reported as the user's code
+    from nasbench_meta.predictors.options import OptionValueError
+
+    with pytest.raises(OptionValueError, match=f"{name} option {option} holds .*26206 architectures"):
+        get_predictor(name, **config).fit(bench, ["citeseer", "pubmed"], split="valid", seed=0)

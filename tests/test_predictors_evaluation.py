@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from nasbench_meta.cli.main import main
-from nasbench_meta.predictors import demo_stage, registry
+from nasbench_meta.predictors import demo_stage, get_predictor, registry
 from nasbench_meta.predictors.evaluation import (decode_ranks, encode_ranks, evaluate, markdown_table, rescore,
                                                  spearman_rank_tests, summary, write_outputs)
 from nasbench_meta.predictors.metrics import ranking_metrics
@@ -330,3 +330,84 @@ def test_several_predictors_are_all_checked_before_the_first_fit(bench_root, tmp
     assert main(["predictors", "evaluate", "--predictor", "weighted-rank", "--predictor", "xgb", "--holdout", "cora",
                  "--shots", "0", "--seeds", "1", "--out", str(tmp_path / "ev"), "--root", str(bench_root)]) == 2
     assert "xgb needs at least 2 support architectures" in capsys.readouterr().err
+
+
+def test_errors_in_a_users_predictor_are_reported_as_theirs(bench_root, tmp_path, capsys, monkeypatch):
+    # A class without _predict gave "Can't instantiate abstract class" as a traceback (exit 1); an error
+    # raised inside numpy on the user's behalf was placed in numpy/random/_generator.pyx, not their file.
+    monkeypatch.setattr(registry, "PREDICTORS", dict(registry.PREDICTORS))
+    path = tmp_path / "mine.py"
+    path.write_text(USER_PREDICTOR + """
+
+class NoPredict(Predictor):
+    name = "no-predict"
+
+
+class Slashed(NoPredict):
+    name = "my/pred"
+
+    def _predict(self, rows, support_rows, support_scores):
+        return rows.astype(float)
+
+
+class TooFew(Predictor):
+    name = "too-few"
+
+    def _predict(self, rows, support_rows, support_scores):
+        return np.random.default_rng(0).choice(5, size=len(rows), replace=False)
+""")
+    base = ["--task", "cora", "--shots", "3", "--seed", "0", "--root", str(bench_root)]
+    assert main(["predictors", "predict", "--predictor", f"{path}:NoPredict", *base]) == 2
+    assert f"{path}:NoPredict does not define _predict, which every predictor must" in capsys.readouterr().err
+    assert main(["predictors", "predict", "--predictor", f"{path}:TooFew", *base]) == 2
+    assert f"error in your code ({path}:" in capsys.readouterr().err
+    # a name with a slash wrote evaluate's files into subfolders of --out (and "../x" outside it)
+    assert main(["predictors", "predict", "--predictor", f"{path}:Slashed", *base]) == 2
+    assert "Slashed.name 'my/pred' names its result files" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("holdout, shots, message", [("foo", (0, 20), "unknown task 'foo'"),
+                                                      ("cora", (0, 30000), "K = 30000 is not possible")])
+def test_the_demo_stage_checks_its_task_and_shots_before_fitting(bench, holdout, shots, message):
+    # both failed only after the predictor was fitted (minutes for the default xgb-meta)
+    lines: list[str] = []
+    with pytest.raises((LookupError, ValueError), match=message):
+        demo_stage(bench, holdout=holdout, predictor="weighted-rank", shots=shots, seed=0, echo=lines.append)
+    assert lines == []
+
+
+def test_predict_says_a_single_task_predictor_read_no_source_task(bench_root, capsys):
+    assert main(["predictors", "predict", "--predictor", "xgb", "--task", "cora", "--shots", "10", "--seed", "0",
+                 "--root", str(bench_root)]) == 0
+    assert "(K=10, seed 0; single-task: fitted on the support set only)" in capsys.readouterr().out
+
+
+def test_evaluate_takes_one_task_name_as_a_list_of_it(bench):
+    # holdouts="cora" was read as the tasks 'c', 'o', 'r', 'a' ("unknown task 'c'")
+    from nasbench_meta.predictors.evaluation import resolve_holdouts
+
+    assert resolve_holdouts(bench, "cora") == ["cora"]
+    assert resolve_holdouts(bench, "all") == resolve_holdouts(bench, ["all"])
+
+
+def test_a_predictor_given_twice_is_evaluated_once(bench_root, tmp_path, capsys):
+    # its rows were written twice to the tidy CSV
+    assert main(["predictors", "evaluate", "--predictor", "mean-rank", "--predictor", "mean-rank", "--holdout", "cora",
+                 "--shots", "0", "--seeds", "1", "--root", str(bench_root), "--out", str(tmp_path), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["summary"]) == 2   # valid and test, once
+
+
+def test_a_config_file_that_cannot_be_read_names_the_option(tmp_path):
+    from nasbench_meta.cli.common import json_object
+
+    with pytest.raises(ValueError, match=r"--config @.*nofile.json: cannot read .*No such file"):
+        json_object(f"@{tmp_path / 'nofile.json'}")
+
+
+def test_save_into_a_folder_or_home_path(bench, tmp_path, monkeypatch):
+    # "~/p.npz" made a folder named "~"; a folder's path failed naming a temporary file
+    monkeypatch.setenv("HOME", str(tmp_path))
+    fitted = get_predictor("mean-rank").fit(bench, ["citeseer", "pubmed"], split="valid", seed=0)
+    assert fitted.save("~/p.npz") == tmp_path / "p.npz" and (tmp_path / "p.npz").is_file()
+    with pytest.raises(IsADirectoryError, match="is a folder; save the predictor to a file path"):
+        fitted.save(tmp_path)

@@ -74,7 +74,10 @@ def _to_builtin(value: Any) -> Any:
 
 def json_object(text: str, option: str = "--config") -> dict[str, Any]:
     """A JSON object given inline or as ``@file.json``; a clear error otherwise."""
-    raw = Path(text[1:]).read_text() if text.startswith("@") else text
+    try:
+        raw = Path(text[1:]).expanduser().read_text() if text.startswith("@") else text
+    except OSError as exc:
+        raise ValueError(f"{option} {text}: cannot read {text[1:]} ({exc.strerror or exc})") from None
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:

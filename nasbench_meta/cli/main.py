@@ -91,7 +91,8 @@ def _user_code_frame(exc: BaseException) -> "str | None":
     frames += [(name, int(line)) for name, line in _REMOTE_FRAME.findall(str(getattr(exc.__cause__, "tb", "")))]
     found = None
     for name, line in frames:
-        if not name.startswith("<") and not str(Path(name).resolve()).startswith(ours):
+        # a relative name is a compiled library's source (numpy/random/_generator.pyx): user files load by path
+        if Path(name).is_absolute() and not str(Path(name).resolve()).startswith(ours):
             found = f"{name}:{line}"
     return found
 

@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--shots", type=int, action="append",
                    help="K, repeat for several (default: 0 10 20 50 100); each from 0 to the task's size minus 2, "
                         "repeats dropped; K below the predictor's smallest are recorded as skipped")
-    p.add_argument("--seeds", type=int, required=True, help="number of support seeds: 0 .. N-1")
+    p.add_argument("--seeds", type=positive_int, required=True, help="number of support seeds: 0 .. N-1")
     p.add_argument("--fit-seed", type=seed_int, default=0, help="seed of each fit (default: %(default)s; recorded)")
     p.add_argument("--out", default="predictor-eval", help="output folder (default: %(default)s); "
                    "finished held-out tasks are cached there, so a rerun resumes (a predictor of your own whose "
@@ -72,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group.add_argument("--model", help="a predictor file written by `predictors train`")
     p.add_argument("--task", required=True, help="the task to predict (the predictor is fitted without it)")
     p.add_argument("--shots", type=int, required=True, help="K support architectures drawn with --seed")
-    p.add_argument("--seed", type=seed_int, required=True, help="seed of the support draw and of the fit")
+    p.add_argument("--seed", type=seed_int, required=True, help="seed of the support draw and of the fit (a --model keeps the seed it was fitted with)")
     p.add_argument("--top", type=positive_int, default=10, help="show the predicted top N of the architectures outside the K support set "
                                                                    "(default: %(default)s)")
     p.add_argument("--csv", help="write every prediction to this CSV (a `support` column marks the K measured ones)")
@@ -116,7 +116,8 @@ def _train(args: argparse.Namespace) -> int:
     predictor = get_predictor(args.predictor, **_config(args))
     writable_output(args.out, "--out", example="predictor.npz")   # before the fit, not after
     with open_benchmark(args.benchmark, args.root) as bench:
-        sources = source_tasks_for(bench, args.holdout) if args.holdout else args.sources.split(",")
+        sources = (source_tasks_for(bench, args.holdout) if args.holdout
+                   else [t.strip() for t in args.sources.split(",") if t.strip()])   # "cora, pubmed" too
         predictor.fit(bench, sources, split=args.split, seed=args.seed)
     path = predictor.save(args.out)
     info = {"path": str(path), "predictor": predictor.name, "version": predictor.version,
@@ -132,7 +133,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     shots = args.shots or list(DEFAULT_SHOTS)
     config = _config(args)
-    if config and len(args.predictor) > 1:
+    names = list(dict.fromkeys(args.predictor))   # one given twice is evaluated once (as K and tasks are)
+    if config and len(names) > 1:
         raise ValueError("--config applies to one predictor; evaluate one --predictor at a time with it")
     if not args.stem or Path(args.stem).name != args.stem:
         raise ValueError(f"--stem is the start of the output file names, without a folder (use --out for that); "
@@ -140,13 +142,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     out = writable_output(args.out, "--out", folder=True)
     with open_benchmark(args.benchmark, args.root) as bench:
         holdouts = resolve_holdouts(bench, args.holdout)
-        for name in args.predictor:   # every predictor's options and K, before the first fit
+        for name in names:   # every predictor's options and K, before the first fit
             get_predictor(name, **config)
             check_shots(bench, predictor_class(name), holdouts, shots)
         results = [evaluate(bench, name, holdouts=args.holdout, shots=shots, seeds=range(args.seeds),
                             fit_seed=args.fit_seed, config=config, cache_dir=out / "cache",
                             store_predictions=not args.no_predictions, progress=not args.json)
-                   for name in args.predictor]
+                   for name in names]
     paths = write_outputs(results, out, args.stem)
     import pandas as pd
 
@@ -201,9 +203,10 @@ def _predict(args: argparse.Namespace) -> int:
         print_json({"predictor": predictor.name, "task": args.task, "shots": args.shots, "seed": args.seed,
                     "support_keys": series.attrs["support_keys"], "fit_info": predictor.fit_info, "top": records})
         return 0
-    print(f"{predictor.name} on {args.task} (K={args.shots}, seed {args.seed}; fitted on "
-          f"{', '.join(predictor.fit_info['source_tasks']) or 'nothing'}): predicted top {args.top} of the "
-          "architectures not measured")
+    learnt = (f"fitted on {', '.join(predictor.fit_info['source_tasks'])}" if predictor.meta
+              else "single-task: fitted on the support set only")   # it never reads the source tasks
+    print(f"{predictor.name} on {args.task} (K={args.shots}, seed {args.seed}; {learnt}): predicted top "
+          f"{args.top} of the architectures not measured")
     for r in records:
         print(f"  {r['arch']:<32} predicted {r['predicted']:.4f}   table valid {r['valid_score']:.4f}")
     return 0

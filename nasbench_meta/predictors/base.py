@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zipfile
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -56,6 +57,9 @@ def check_name(cls: "type[Predictor]") -> str:
     if not isinstance(name, str) or not name:
         raise TypeError(f"{cls.__name__} has no name: set a class attribute name = \"...\" (a non-empty string, "
                         "the name its results and saved files are filed under)")
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", name):   # "my/pred" wrote into subfolders
+        raise TypeError(f"{cls.__name__}.name {name!r} names its result files: use letters, digits and . _ - "
+                        "only, e.g. \"my-predictor\"")
     return name
 
 
@@ -86,6 +90,11 @@ class Predictor(ABC):
         if unknown:
             raise UnknownOptionError(f"{self.name} has no option(s) {unknown}; options: {sorted(self.defaults)}")
         self.config: dict[str, Any] = self.check_options({**self.defaults, **config})
+        try:   # saved with the predictor as JSON: fail now, not in save() after a long fit
+            json.dumps(self.config)
+        except (TypeError, ValueError) as exc:
+            raise OptionValueError(f"{self.name} options must be JSON data (numbers, strings, booleans, None, "
+                                   f"lists, dicts), which a saved predictor records: {exc}") from None
         self.fit_info: "dict[str, Any] | None" = None
         self._keys: "np.ndarray | None" = None
         self._space: "SearchSpace | None" = None
@@ -126,7 +135,8 @@ class Predictor(ABC):
 
     def _check_sources(self, bench: Benchmark, tasks: list[str]) -> None:
         if len(tasks) < 2:
-            raise ValueError(f"{self.name} is meta-trained across tasks: give at least 2 source tasks, got {tasks}")
+            raise ValueError(f"{self.name} ({kind_of(type(self))}) learns from its source tasks: give at least 2 "
+                             f"source tasks, got {tasks}")
         if len(set(tasks)) != len(tasks):
             raise ValueError(f"source tasks repeat: {tasks}")
         for task in tasks:
@@ -139,6 +149,16 @@ class Predictor(ABC):
 
     def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
         """Learn from the source tasks (nothing, by default: a predictor that only uses K)."""
+
+    def _check_episode_sizes(self, option: str, architectures: int, queries: int = 0) -> None:
+        """A clear error before any fitting for support sizes (option ``option``) that episodes on a
+        source task of ``architectures`` cannot draw beside ``queries`` query architectures (numpy's
+        "larger sample than population" came mid-fit otherwise)."""
+        too_big = [k for k in self.config[option] if k + queries >= architectures]
+        if too_big:
+            beside = f" beside {queries} queries" if queries else ""
+            raise OptionValueError(f"{self.name} option {option} holds {too_big}: a source task has "
+                                   f"{architectures} architectures, so support sets{beside} must be smaller")
 
     # -- predicting ---------------------------------------------------------------------------
     def predict(self, keys: "Sequence[int] | np.ndarray", *, support_keys: "Sequence[int] | np.ndarray",
@@ -213,13 +233,26 @@ class Predictor(ABC):
         header = {"format": FILE_FORMAT, "file_version": FILE_VERSION, "predictor": self.name,
                   "class": class_spec(type(self)),  # how to load a user's own predictor again
                   "predictor_version": self.version, "config": self.config, "fit_info": self.fit_info}
-        arrays = {f"state/{k}": v for k, v in self._state().items()}
+        arrays = {f"state/{k}": _state_array(type(self), k, v) for k, v in self._state().items()}
         arrays["keys"] = self._keys
         arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
-        path = Path(path)
+        path = Path(path).expanduser()
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder; save the predictor to a file path such as {path / 'predictor.npz'}")
         with atomic_file(path, "wb") as f:  # a crash mid-write never leaves a half-written predictor
             np.savez_compressed(f, **arrays)
         return path
+
+
+def _state_array(cls: type, key: str, value: Any) -> np.ndarray:
+    """One ``_state`` entry as the array the file stores; the file holds no pickles, so an object
+    (a dict, a function) is refused here, by name, rather than saved in a file no load can read."""
+    array = np.asarray(value)
+    if array.dtype.kind in "OV":
+        raise ValueError(f"{cls.__name__}._state()[{key!r}] is {type(value).__name__}, which a predictor file "
+                         "cannot hold: return numeric or string arrays (one entry per array), and keep other "
+                         "settings in config")
+    return array
 
 
 def load_predictor(path: "str | os.PathLike[str]") -> Predictor:

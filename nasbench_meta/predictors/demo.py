@@ -7,7 +7,9 @@ import numpy as np
 
 from nasbench_meta.benchmark import Benchmark
 from nasbench_meta.predictors.api import fit_for_task, predict_with, unmeasured
-from nasbench_meta.predictors.evaluation import score_run
+from nasbench_meta.predictors.base import kind_of
+from nasbench_meta.predictors.evaluation import check_shots, score_run
+from nasbench_meta.predictors.registry import predictor_class
 
 
 def demo_stage(bench: Benchmark, *, holdout: str = "cora", predictor: str = "xgb-meta",
@@ -20,7 +22,10 @@ def demo_stage(bench: Benchmark, *, holdout: str = "cora", predictor: str = "xgb
     Returns ``{"predictor", "holdout", "seed", "fit_info", "predictions": {K: pd.Series},
     "metrics": {K: {"valid": {...}, "test": {...}}}}`` (metrics on the non-support architectures).
     """
-    echo(f"== predictors: {predictor} meta-trained on every task but {holdout} (seed {seed}) ==")
+    bench.task_info(holdout)   # an unknown task or an impossible K fails before the (minutes of) fitting
+    cls = predictor_class(predictor)
+    check_shots(bench, cls, [holdout], shots)
+    echo(f"== predictors: {predictor} ({kind_of(cls)}) fitted on every task but {holdout} (seed {seed}) ==")
     model = fit_for_task(predictor, bench, holdout, seed=seed, split="valid", config=config)
     echo(f"   sources: {', '.join(model.fit_info['source_tasks'])}")
     valid = bench.scores(holdout, split="valid", seeds="mean")

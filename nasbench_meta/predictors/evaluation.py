@@ -45,8 +45,11 @@ EVAL_SPLITS = ("valid", "test")
 TOP_KEYS = 100
 
 
-def resolve_holdouts(bench: Benchmark, holdouts: Sequence[str]) -> list[str]:
-    """``["all"]`` means every complete task (proteins is evaluated separately, by name)."""
+def resolve_holdouts(bench: Benchmark, holdouts: "Sequence[str] | str") -> list[str]:
+    """``["all"]`` means every complete task (proteins is evaluated separately, by name); one task
+    name alone (``"cora"``, ``"all"``) is taken as a list of it."""
+    if isinstance(holdouts, str):   # not the tasks 'c', 'o', 'r', 'a'
+        holdouts = [holdouts]
     if list(holdouts) == ["all"]:
         return complete_tasks(bench)
     if "all" in holdouts:
@@ -130,7 +133,7 @@ def _run_holdout(name: str, config: dict, bench: Benchmark, task: str, shots: li
     return {"source_tasks": sources, "fit_info": predictor.fit_info, "runs": runs}
 
 
-def evaluate(bench: Benchmark, name: str, *, holdouts: Sequence[str], shots: Sequence[int], seeds: Sequence[int],
+def evaluate(bench: Benchmark, name: str, *, holdouts: "Sequence[str] | str", shots: Sequence[int], seeds: Sequence[int],
              fit_seed: int, config: "dict[str, Any] | None" = None, cache_dir: "str | os.PathLike[str] | None" = None,
              store_predictions: bool = True, progress: bool = True) -> Evaluation:
     """Leave-one-task-out evaluation of one predictor.

@@ -93,6 +93,7 @@ class GNNMeta(Predictor):
         self._ranks_t = torch.from_numpy(self._ranks).to(self._device)
 
     def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
+        self._check_episode_sizes("train_shots", len(bench.keys), int(self.config["query_size"]))
         with torch_random_stream(seed):  # the caller's torch random stream is left as it was
             self._train(bench, tasks, split=split, seed=seed)
 

@@ -166,6 +166,7 @@ class MetaGP(Predictor):
         return torch.from_numpy(x), onehot
 
     def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
+        self._check_episode_sizes("fit_shots", len(bench.keys))
         blocks = [source_ranks(bench, tasks, split=s) for s in self._head_splits(split)]
         inputs, onehot = self._inputs()
         self._net = train_feature_net(inputs, np.concatenate(blocks, axis=1), self.config, seed)

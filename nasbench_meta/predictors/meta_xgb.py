@@ -103,6 +103,7 @@ class XGBMeta(Predictor):
                     "rows_per_episode": whole(1), "use_encoding": flag(), "n_models": whole(1)}
 
     def _fit(self, bench: Benchmark, tasks: list[str], *, split: str, seed: int) -> None:
+        self._check_episode_sizes("train_shots", len(bench.keys))
         self._ranks = source_ranks(bench, tasks, split=split)
         self._encoding = one_hot(bench.space, bench.keys) if self.config["use_encoding"] else None
         x, y = self._episodes(seed)

@@ -41,8 +41,10 @@ def predictor_class(name: str) -> type[Predictor]:
         raise LookupError(f"unknown predictor {name!r}; available: {', '.join(PREDICTORS)}, "
                           f"or give your own as {SPEC_HELP}")
     cls = load_class(name, Predictor, "predictor")
-    if not isinstance(getattr(cls, "name", None), str) or not cls.name:
-        raise LookupError(f"{name} needs a class attribute `name`: the name its results are filed under")
+    try:
+        check_name(cls)
+    except TypeError as exc:   # a usage error on the command line, not a crash
+        raise LookupError(f"{name}: {exc}") from None
     if PREDICTORS.get(cls.name, cls) is not cls:
         raise LookupError(f"{name} is named {cls.name!r}, which another predictor already uses; rename it")
     return register(cls)
