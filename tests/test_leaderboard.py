@@ -383,6 +383,12 @@ def test_cli_pack_validate_submit_render(tmp_path, bench_root, rs2_results, caps
     assert main([*pack, "-o", str(files[0]), *map(str, files[1:])]) == 2
     assert main([*pack, "-o", str(files[0]), *map(str, files)]) == 2
     assert "refusing to overwrite" in capsys.readouterr().err and files[0].read_bytes() == kept
+    # what a board does not take is refused by pack, not packed for validate to refuse
+    assert main([*pack, "-o", str(tmp_path / "again.json"), str(sub)]) == 2
+    assert "sub.json is not a search results file" in capsys.readouterr().err
+    assert main(["leaderboard", "pack", "--board", "predictors", "--name", "P", "--version", "1", "--author", "me",
+                 "--url", URL, "-o", str(tmp_path / "p.json"), str(files[0])]) == 2
+    assert "is not a predictor evaluation" in capsys.readouterr().err
 
 
 def test_default_boards_dir_is_the_checkout_folder(monkeypatch, tmp_path):

@@ -76,6 +76,7 @@ def _pack(args: argparse.Namespace) -> int:
 
     _check_output(args.output, args.results)
     results = [_read_json(path) for path in args.results]
+    _check_kinds(args.results, results, args.board)
     config = _config(args.config, results)
     benchmark = _benchmark_name(results)
     doc = make_submission(board=args.board, benchmark=benchmark, name=args.name, version=args.version,
@@ -84,6 +85,22 @@ def _pack(args: argparse.Namespace) -> int:
     print(f"wrote {args.output} ({len(results)} results file(s), {benchmark}); "
           f"check it with `nasbench-meta leaderboard validate {args.output}`")
     return 0
+
+
+def _check_kinds(paths: list[Path], results: list[Any], board: str) -> None:
+    """Each file is what ``board`` takes (a submission or the other board's results packed fine and
+    were refused only by validate, as "not a search results document")."""
+    from nasbench_meta.predictors.evaluation import KIND
+    from nasbench_meta.search.results import FORMAT
+
+    for path, doc in zip(paths, results):
+        doc = doc if isinstance(doc, dict) else {}
+        if board == "nas" and doc.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a search results file (`nasbench-meta search run` writes them), which "
+                             "--board nas packs")
+        if board == "predictors" and doc.get("kind") != KIND:
+            raise ValueError(f"{path} is not a predictor evaluation (evaluation-<predictor>.json of `nasbench-meta "
+                             "predictors evaluate`), which --board predictors packs")
 
 
 def _read_json(path: Path) -> Any:
