@@ -47,7 +47,8 @@ def test_run_trains_stores_and_reports(bench_root, planetoid_root, tmp_path, cap
     assert len(RunsStore(runs).table()) == 2
     report = capsys.readouterr().out
     assert "0,1,2,3|skip,skip,skip,gcn" in report and "measured val" in report and "predicted" not in report
-    assert f"2 epochs, trained on {device}" in report
+    assert f"2 epochs, trained on {device}, 2 seed run(s) reused from the runs file" in report   # was silent
+    assert "note: the table's runs trained 400 epochs, these 2" in report   # a lower fidelity, said so
 
 
 def test_bfloat16_runs_are_stored_and_reported_beside_float32_ones(bench_root, planetoid_root, tmp_path, capsys):
@@ -100,6 +101,9 @@ BAD_OPTIONS = [
      "CUDA is not available on this machine; use --device cpu or leave --device out"),
     (["run", "--arch", "88881", "--naive", "--precision", "bfloat16"],
      "--naive is the float32 PyG reference loop; leave --precision out with it"),
+    # options that were silently ignored
+    (["batch", "--archs", "88881", "--sample-seed", "3"], "--sample-seed seeds the draw of --sample"),
+    (["run", "--arch", "88881", "--no-store", "--runs", "r.h5"], "--no-store keeps no runs, so --runs names"),
 ]
 BAD_COUNTS = [   # refused by argparse: usage error, exit code 2
     (["run", "--arch", "88881", "--epochs", "0"], "--epochs: must be at least 1, got 0"),
@@ -178,6 +182,20 @@ def test_a_damaged_runs_file_stops_the_command_untouched(bench_root, planetoid_r
     err = capsys.readouterr().err
     assert err.startswith(f"nasbench-meta: error: {runs} is not a readable runs file") and "--runs NEW_PATH" in err
     assert runs.read_bytes() == b"\x89HDF\r\n\x1a\n" + bytes(300)
+
+
+def test_naive_runs_resume_like_batched_ones(bench_root, planetoid_root, tmp_path, capsys):
+    # --naive retrained every seed on each call, and a seed the store held already was trained and
+    # then dropped without a word
+    runs = tmp_path / "r.h5"
+    base = ["harness", "run", "--arch", "88881", "--epochs", "2", *_common(bench_root, planetoid_root, runs)]
+    assert main([*base, "--seeds", "0"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--seeds", "0", "1", "--naive"]) == 0
+    out, err = capsys.readouterr()
+    assert "seeds [0] already stored" in err and "seed 1:" in out and "seed 0:" not in out
+    assert sorted(zip(RunsStore(runs).table().seed, RunsStore(runs).table().trainer)) == [(0, "batched"),
+                                                                                          (1, "naive")]
 
 
 def test_a_data_root_that_does_not_exist_is_an_error(bench_root, tmp_path, capsys):

@@ -51,3 +51,23 @@ def test_a_cluster_the_executor_starts_ignores_ctrl_c_and_is_closed_with_it():
     finally:
         executor.close()
     assert executor.cluster is None and cluster.status.name == "closed"
+
+
+def test_jobs_on_a_cluster_without_workers_say_they_wait(tmp_path, planetoid_root, capsys):
+    # A scheduler with no workers (or whose workers all died) sat at 0% with no word, like a hang.
+    import threading
+
+    cluster = distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=False,
+                                       protocol="tcp", host="127.0.0.1", dashboard_address=None)
+    executor = DaskExecutor(cluster=cluster, check_every_s=0.5)
+    joins = threading.Timer(3.0, lambda: cluster.scale(1))   # a worker joins later: the jobs then run
+    try:
+        joins.start()
+        outcomes = list(executor.run([Job(88881, "cora", (0,), epochs=2, data_root=str(planetoid_root))]))
+    finally:
+        joins.cancel()
+        executor.close()
+        cluster.close()
+    assert len(outcomes) == 1 and not isinstance(outcomes[0][1], BaseException)
+    err = capsys.readouterr().err
+    assert err.count("has no workers: the jobs wait until one joins") == 1

@@ -136,3 +136,40 @@ def test_ctrl_c_stops_a_pool_batch_without_tracebacks_or_waiting_for_its_jobs(tm
             os.killpg(proc.pid, signal.SIGKILL)
             pytest.fail("Ctrl-C waited for the running jobs")
         assert proc.returncode == 130 and "Traceback" not in err, err[-2000:]
+
+
+MARKER_ENV = "NASBENCH_META_TEST_DIE_MARKER"
+
+
+def _dies_once(job: Job) -> int:
+    """A worker's job that kills its worker the first time any job runs (a marker file records it)."""
+    marker = os.environ[MARKER_ENV]
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(9)
+    time.sleep(0.2)
+    return job.key
+
+
+def _always_dies(job: Job) -> int:
+    os._exit(9)
+
+
+class _DyingPool(PoolExecutor):
+    _work = staticmethod(_dies_once)
+
+
+class _AlwaysDyingPool(PoolExecutor):
+    _work = staticmethod(_always_dies)
+
+
+def test_a_dead_pool_worker_costs_only_a_retry_of_the_unfinished_jobs(tmp_path, monkeypatch):
+    # One killed worker broke the pool, and every job not finished failed with it, those never
+    # started included ("0/5 architectures measured"); now they run again in a new pool, once.
+    monkeypatch.setenv(MARKER_ENV, str(tmp_path / "died"))
+    jobs = [Job(k, "cora", (0,), epochs=2) for k in (88881, 88887, 30141, 66141)]
+    outcomes = dict(_DyingPool(2).run(jobs))
+    assert (tmp_path / "died").exists()
+    assert sorted(outcomes.values()) == sorted(j.key for j in jobs)   # every job finished, once
+    failed = list(_AlwaysDyingPool(2).run(jobs[:2]))
+    assert len(failed) == 2 and all("also when retried in a new pool" in str(o) for _, o in failed)

@@ -32,6 +32,13 @@ class InterruptedExecutor(LocalExecutor):
             yield outcome
 
 
+class NeverRuns(LocalExecutor):
+    """Fails a test that reaches training."""
+
+    def run(self, jobs):
+        raise AssertionError("a job was trained")
+
+
 def _jobs(root, seeds=(0, 1)):
     return [Job(k, "cora", tuple(seeds), epochs=2, data_root=str(root)) for k in ARCHS]
 
@@ -98,6 +105,9 @@ def _damage(path, how: str) -> None:
     if how == "truncated":
         RunsStore(path).append([_fake_run(k) for k in ARCHS])
         path.write_bytes(path.read_bytes()[:5000])
+    elif how == "damaged inside":   # h5py raised RuntimeError here ("bad symbol table node signature")
+        RunsStore(path).append([_fake_run(k) for k in ARCHS])
+        path.write_bytes(path.read_bytes().replace(b"SNOD", b"XXXX", 1))
     elif how == "random bytes":
         path.write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
     elif how == "empty":
@@ -110,7 +120,8 @@ def _damage(path, how: str) -> None:
             f.create_group("runs")
 
 
-@pytest.mark.parametrize("how", ["truncated", "random bytes", "empty", "plain text", "no datasets"])
+@pytest.mark.parametrize("how", ["truncated", "damaged inside", "random bytes", "empty", "plain text",
+                                 "no datasets"])
 def test_an_unreadable_file_is_named_and_left_untouched(tmp_path, how):
     path = tmp_path / "runs.h5"
     _damage(path, how)
@@ -267,6 +278,30 @@ def test_another_live_writer_is_refused(tmp_path):
     assert len(store.table()) == 1
 
 
+def test_a_place_no_run_can_be_appended_to_fails_before_any_training(tmp_path, planetoid_root):
+    # a folder on the way that is a file, a read-only folder, a live writer's marker: each was found
+    # only once the first job had trained, and that job's runs were lost
+    (tmp_path / "afile").write_text("")
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    readonly.chmod(0o555)
+    live = tmp_path / "live.h5"
+    (tmp_path / ".live.h5.appending").write_text(str(os.getppid()))
+    cases = [(tmp_path / "afile" / "runs.h5", ValueError, "afile is a file, not a folder"),
+             (live, OSError, "is appending to")]
+    if os.access(readonly, os.W_OK):   # root writes anywhere: no read-only folder to test with
+        readonly.chmod(0o755)
+    else:
+        cases.append((readonly / "runs.h5", PermissionError, "is read-only here"))
+    try:
+        for path, error, message in cases:
+            with pytest.raises(error, match=message):
+                run_jobs(_jobs(planetoid_root), RunsStore(path), NeverRuns(), progress=False)
+            assert not path.exists()
+    finally:
+        readonly.chmod(0o755)
+
+
 def test_a_rewrite_keeps_what_else_the_file_holds_and_clears_old_temporaries(tmp_path):
     store = RunsStore(tmp_path / "runs.h5")
     store.append([_fake_run(ARCHS[0])])
@@ -389,3 +424,20 @@ def test_a_file_another_process_holds_open_for_writing_is_not_called_damaged(tmp
             RunsStore(path).done()
     finally:
         _wait_all([pid])
+
+
+def test_a_job_carries_the_drivers_data_root_from_the_environment(monkeypatch, tmp_path):
+    # Dask workers read $NASBENCH_META_DATA in their own environment, where it was not set: every
+    # job failed on data the driver's up-front check had found
+    monkeypatch.setenv("NASBENCH_META_DATA", str(tmp_path))
+    assert Job(ARCHS[0], "cora", (0,)).data_root == str(tmp_path)
+    assert Job(ARCHS[0], "cora", (0,), data_root="/given").data_root == "/given"
+    monkeypatch.delenv("NASBENCH_META_DATA")
+    assert Job(ARCHS[0], "cora", (0,)).data_root is None   # each worker's own default
+
+
+def test_a_benchmark_file_given_as_the_runs_file_is_not_to_be_moved_aside(bench_root):
+    # the advice was "move that file aside", i.e. move the benchmark itself away
+    path = bench_root / "benchmarks" / "nas-bench-graph.h5"
+    with pytest.raises(ValueError, match="is a benchmark file, not a runs file: pass --runs NEW_PATH"):
+        RunsStore(path).done()

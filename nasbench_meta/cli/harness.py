@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from nasbench_meta.benchmark import open_benchmark
@@ -82,13 +83,15 @@ def _add_executor(p: argparse.ArgumentParser) -> None:
 
 
 def _store(args: argparse.Namespace):
-    """The runs store, read once now so a damaged file stops the command before any training."""
+    """The runs store, read once now and checked for writing, so a damaged file or a place no run
+    can be appended to stops the command before any training."""
     from nasbench_meta.harness.runs import RunsStore, runs_path
 
     if args.no_store:
         return None
     store = RunsStore(args.runs or runs_path(args.benchmark, args.root))
     store.done()
+    store.check_writable()
     return store
 
 
@@ -96,6 +99,10 @@ def _check_options(args: argparse.Namespace) -> None:
     """Refuse, before any work, a --device this machine does not have (counts are checked by argparse)."""
     if getattr(args, "naive", False) and args.precision != "float32":
         raise ValueError("--naive is the float32 PyG reference loop; leave --precision out with it")
+    if getattr(args, "sample_seed", None) is not None and not getattr(args, "sample", None):
+        raise ValueError("--sample-seed seeds the draw of --sample; leave it out with --archs or --keys-file")
+    if args.no_store and args.runs:
+        raise ValueError("--no-store keeps no runs, so --runs names a file nothing is written to; give one of them")
     if args.device is not None:
         _check_device(args.device, remote=bool(getattr(args, "scheduler", None)))
 
@@ -116,10 +123,18 @@ def _run(args: argparse.Namespace) -> int:
     bench = open_benchmark(args.benchmark, root=args.root)
     key = bench.space.key(args.arch)
     if args.naive:
+        from nasbench_meta.harness.executors import Job
+
         store = _store(args)
-        data = load_task(args.task, args.data_root)
-        runs = [train_naive(key, args.task, data, s, device=args.device, epochs=args.epochs)
-                for s in args.seeds]
+        seeds = list(args.seeds)
+        if store is not None:   # resumes like the batched trainer: a stored run of the seed is its run
+            job = Job(key, args.task, seeds, epochs=args.epochs).without(store.done())
+            seeds = list(job.seeds) if job is not None else []
+            if len(seeds) < len(args.seeds):
+                print(f"seeds {sorted(set(args.seeds) - set(seeds))} already stored in {store.path}: not trained "
+                      "again (--no-store trains and times every seed, storing nothing)", file=sys.stderr)
+        data = load_task(args.task, args.data_root) if seeds else None
+        runs = [train_naive(key, args.task, data, s, device=args.device, epochs=args.epochs) for s in seeds]
         if store is not None:
             store.append(runs)
         rows = [r.summary() for r in runs]
@@ -136,9 +151,9 @@ def _run(args: argparse.Namespace) -> int:
     return _report(args, df, summary)
 
 
-def _keys(args: argparse.Namespace, bench) -> list[int]:
-    if args.archs:
-        return [bench.space.key(a) for a in args.archs]
+def _keys(args: argparse.Namespace, bench) -> list:
+    if args.archs:   # as typed: compare_with_table checks them all at once and quotes them (table_keys)
+        return list(args.archs)
     if args.keys_file:
         return _keys_file(args.keys_file, bench)
     if args.sample_seed is None:
@@ -151,6 +166,8 @@ def _keys_file(path: str, bench) -> list[int]:
     """Keys of the architectures listed in ``path`` (one per line, ``#`` starts a comment line)."""
     try:
         text = Path(path).read_text()
+    except OSError as err:
+        raise ValueError(f"--keys-file {path}: cannot read it ({err.strerror or err})") from None
     except UnicodeDecodeError:
         raise ValueError(f"--keys-file {path} is not a text file; list one key or 'links|ops' "
                          f"per line") from None
@@ -188,6 +205,8 @@ def _batch(args: argparse.Namespace) -> int:
                                          precision=args.precision)
     finally:
         executor.close()
+    if args.sample:
+        summary.update(sample=args.sample, sample_seed=args.sample_seed)   # the draw, reproducible
     return _report(args, df, summary)
 
 

@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, Protocol, Sequence
 
 from tqdm.auto import tqdm
 
-from nasbench_meta.harness.data import check_task_data, load_task
+from nasbench_meta.harness.data import DATA_ENV, check_task_data, load_task, planetoid_root
 from nasbench_meta.harness.models import canonical_architecture
 from nasbench_meta.harness.protocol import get_protocol
 from nasbench_meta.harness.runs import RunsStore
@@ -59,6 +59,8 @@ class Job:
         object.__setattr__(self, "epochs", check_epochs(self.epochs))   # here, not in a worker
         check_precision(self.precision)
         get_protocol(self.task)   # an unknown task fails here, not in a worker after dispatch
+        if self.data_root is None and os.environ.get(DATA_ENV):   # the driver's setting, not each Dask worker's
+            object.__setattr__(self, "data_root", str(planetoid_root()))
         if self.device is not None:   # its spelling; whether a worker has it, the worker says
             check_device(self.device, local=False)
 
@@ -141,18 +143,36 @@ class PoolExecutor:
     name: str = "pool"
 
     def run(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
+        """Outcomes as jobs finish. A worker that dies breaks the whole pool, and every job not
+        finished then fails with it, those never started included: they run again in a new pool,
+        once (a job that kills its worker twice fails, rather than break pool after pool)."""
+        pending, tries = list(jobs), 0
+        while pending:
+            tries += 1
+            lost = []
+            for job, outcome in self._run_pool(pending):
+                if isinstance(outcome, BrokenProcessPool) and tries < 2:
+                    lost.append(job)
+                    continue
+                if isinstance(outcome, BrokenProcessPool):
+                    outcome = RuntimeError("a worker process died (killed, or out of memory?) before this job "
+                                           "finished, also when retried in a new pool; nothing of it was stored: "
+                                           "rerun the command to train it")
+                yield job, outcome
+            pending = lost
+
+    _work = staticmethod(run_job)   # what a worker runs per job (a test swaps in a worker that dies)
+
+    def _run_pool(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         gpus = visible_gpus() if all(j.device in (None, "cuda") for j in jobs) else []
         ctx = multiprocessing.get_context("spawn")   # no fork after torch has started threads
         pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=start_pool_worker,
                                    initargs=(threads, gpus, ctx.Value("i", 0)))
         try:
-            futures = {pool.submit(run_job, job): job for job in jobs}
+            futures = {pool.submit(self._work, job): job for job in jobs}
             for fut in as_completed(futures):
                 exc = fut.exception()
-                if isinstance(exc, BrokenProcessPool):   # the same error for every job not finished
-                    exc = RuntimeError("a worker process died (killed, or out of memory?) before this job "
-                                       "finished; nothing of it was stored: rerun the command to train it")
                 yield futures[fut], (exc if exc is not None else fut.result())
         except BaseException:   # Ctrl-C, or the driver stopped reading: no waiting on jobs nobody will store
             _stop(pool)
@@ -171,6 +191,7 @@ class DaskExecutor:
     workers: int = 2
     cluster: object | None = None
     name: str = "dask"
+    check_every_s: float = 10.0   # how often a wait looks at the scheduler's workers
     _client: object | None = field(default=None, repr=False)
     _own_cluster: bool = field(default=False, repr=False)   # started here, so closed here
 
@@ -182,8 +203,9 @@ class DaskExecutor:
                 self._client = Client(self.scheduler)
             else:
                 if self.cluster is None:
+                    # ":0": a free port (None still tried 8787, warning when another cluster had it)
                     self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                                processes=True, dashboard_address=None)
+                                                processes=True, dashboard_address=":0")
                     self._own_cluster = True
                 self._client = Client(self.cluster)
                 if self._own_cluster:
@@ -191,16 +213,34 @@ class DaskExecutor:
         return self._client
 
     def run(self, jobs: Sequence[Job]) -> Iterator[Outcome]:
-        from distributed import as_completed as dask_completed
+        """Outcomes as jobs finish. Jobs wait on a cluster without workers (Dask's way: a worker may
+        join); that is said on stderr at once and again whenever the last worker leaves, not left
+        to look like a hang."""
+        from distributed import wait
 
         client = self._get_client()
         futures = {client.submit(run_job, job, pure=False): job for job in jobs}
-        for fut in dask_completed(list(futures)):
-            job = futures[fut]
-            if fut.status == "error":
-                yield job, fut.exception()
-            else:
-                yield job, fut.result()
+        pending, warned = set(futures), False
+        while pending:
+            warned = self._say_if_workerless(client, warned)
+            try:
+                done, pending = wait(pending, timeout=self.check_every_s, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                continue
+            for fut in done:
+                yield futures[fut], (fut.exception() if fut.status == "error" else fut.result())
+
+
+    def _say_if_workerless(self, client: object, said: bool) -> bool:
+        """Print once, while the scheduler has no workers, that the jobs wait for one; whether said."""
+        if client.scheduler_info().get("workers"):
+            return False
+        if not said:
+            where = self.scheduler or "the local cluster"
+            print(f"nasbench-meta: the Dask scheduler {where} has no workers: the jobs wait until one joins"
+                  + (f" (start one with `dask worker {self.scheduler}`)" if self.scheduler else "")
+                  + ", or press Ctrl-C", file=sys.stderr, flush=True)
+        return True
 
     def close(self) -> None:
         if self._client is not None:
@@ -244,6 +284,8 @@ def run_jobs(jobs: Iterable[Job], store: RunsStore | None, executor: "Executor |
         check_task_data(task, root)      # fail before queueing hours of work
     done = store.done() if store is not None else set()
     todo = [j for j in (job.without(done) for job in jobs) if j is not None]
+    if store is not None and todo:
+        store.check_writable()   # not once the first job has trained
     skipped = sum(len(j.seeds) for j in jobs) - sum(len(j.seeds) for j in todo)
     executor = executor or LocalExecutor()
     finished, failures = [], []

@@ -36,6 +36,7 @@ import pandas as pd
 from nasbench_meta.atomic import atomic_path, file_lock, remove_abandoned
 from nasbench_meta.harness.train import CURVES, SeedRun
 from nasbench_meta.paths import data_root
+from nasbench_meta.store import FORMAT as BENCHMARK_FORMAT
 
 FORMAT = "nasbench-meta runs"
 SCHEMA_VERSION = 2
@@ -159,6 +160,9 @@ class RunsStore:
                              dtype=h5py.vlen_dtype(np.float32), chunks=(64,))
 
     def _check(self, f: h5py.File) -> None:
+        if f.attrs.get("format") == BENCHMARK_FORMAT:   # moving it aside would move the benchmark away
+            raise ValueError(f"{self.path} is a benchmark file, not a runs file: pass --runs NEW_PATH (the default "
+                             "runs file is <name>.runs.h5 beside the benchmark)")
         if f.attrs.get("format") != FORMAT:
             raise ValueError(f"{self.path} is not a nasbench-meta runs file; {self._ASIDE}")
         version = int(f.attrs.get("schema_version", -1))
@@ -196,12 +200,29 @@ class RunsStore:
                     yield f["runs"]
         except PermissionError:
             raise   # its message names the file; moving it aside is not the fix
-        except (OSError, KeyError) as err:  # h5py: not HDF5, truncated, damaged objects
+        except (OSError, KeyError, RuntimeError) as err:  # h5py: not HDF5, truncated, damaged objects
             why = str(err.args[0] if err.args else err)
             if "unable to lock file" in str(err):   # HDF5's own lock: a writer that takes no turns (an older version)
                 raise OSError(f"another process has {self.path} open for writing; wait for it to finish, or "
                               "pass --runs NEW_PATH") from err
             raise ValueError(self._unreadable("it is empty" if self.path.stat().st_size == 0 else why)) from err
+
+    def check_writable(self) -> None:
+        """Clear errors, before any training, for appends that could not happen: a folder on the way
+        that is a file, a read-only place, or another process appending without taking turns (each
+        was found only once the first job had trained, and its run was lost)."""
+        target = self.path.resolve()
+        place = target.parent
+        while not place.exists():
+            place = place.parent
+        if not place.is_dir():
+            raise ValueError(f"cannot write runs to {self.path}: {place} is a file, not a folder; pass --runs "
+                             "NEW_PATH (or --no-store to keep nothing)")
+        if not os.access(place, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+            raise PermissionError(f"cannot write runs to {self.path}: {place if not target.exists() else target} "
+                                  "is read-only here (the lock and marker files go beside it too); pass --runs "
+                                  "NEW_PATH (or --no-store to keep nothing)")
+        self._interrupted(self._beside("appending"))   # a live writer that takes no turns: an error now
 
     def append(self, runs: Iterable[SeedRun]) -> int:
         """Append runs not stored yet (same key, task, seed, epochs, precision); returns how many.

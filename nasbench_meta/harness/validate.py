@@ -117,6 +117,7 @@ def compare_with_table(bench: Benchmark, task: str, keys: Sequence[Any], *, seed
     df, summary = agreement_with_table(bench, task, keys, source, seeds=seeds, epochs=fidelity,
                                        precision=precision)
     summary["failures"] = [f"{j.key}: {msg}" for j, msg in result.failures]
+    summary["reused_runs"] = result.skipped   # seed runs the store held already: not trained again
     return df, summary
 
 
@@ -228,9 +229,18 @@ def format_report(df: pd.DataFrame, summary: dict) -> str:
         lines.append(line)
     s = summary
     devices = f", trained on {', '.join(s['devices'])}" if s.get("devices") else ""
+    reused = f", {s['reused_runs']} seed run(s) reused from the runs file" if s.get("reused_runs") else ""
     lines.append(f"{s['task']}: {s['measured']}/{s['architectures']} architectures measured, "
                  f"seeds {s['seeds']}, {s['epochs']} epochs{devices}"
-                 + ("" if s.get("precision", "float32") == "float32" else f", {s['precision']} matrix products"))
+                 + ("" if s.get("precision", "float32") == "float32" else f", {s['precision']} matrix products")
+                 + reused)
+    table_epochs = get_protocol(s["task"]).epochs
+    if s["epochs"] != table_epochs:
+        lines.append(f"note: the table's runs trained {table_epochs} epochs, these {s['epochs']}: a lower "
+                     "fidelity, so the gaps below include that")
+    if not s["measured"]:
+        lines += [f"failed: {failure}" for failure in s["failures"]] + ["nothing measured: no comparison"]
+        return "\n".join(lines)
     if has_pred and s.get("prediction_scale", "score") == "rank":
         lines.append(f"predictor {s.get('predictor')} predicts a rank score (0-1, higher is better), "
                      f"not accuracy: Spearman vs measured validation {_rho(s['spearman_predictor_valid'])}")
