@@ -61,3 +61,5 @@ def test_cli_prints_the_references(bench_root, capsys):
     (row,) = out["tasks"]
     assert out["split"] == "test" and row["task"] == "citeseer" and "citeseer" not in row["sources"]
     assert row["best_subset_spearman"] >= row["mean_rank"]
+    assert main(["predictors", "ceilings", "--holdout", "citeseer", "--split", "test", "--root", str(bench_root)]) == 0
+    assert "with the held-out task's test scores" in capsys.readouterr().out   # the table said no split

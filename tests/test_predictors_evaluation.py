@@ -308,6 +308,11 @@ def test_outputs_that_cannot_be_written_fail_before_the_fit(bench_root, tmp_path
     shown = json.loads(capsys.readouterr().out)
     table = pd.read_csv(csv)
     assert table.support.sum() == 20 and not set(shown["support_keys"]) & {r["key"] for r in shown["top"]}
+    # a CSV read later says what produced each row (it held key, predicted, support only)
+    assert list(table.columns) == ["key", "arch", "predicted", "support", "predictor", "task", "shots",
+                                   "support_seed", "fit_seed", "split"]
+    assert table.iloc[0][["predictor", "task", "shots", "split"]].tolist() == ["mean-rank", "cora", 20, "valid"]
+    assert shown["split"] == "valid"
 
 
 def test_get_predictor_of_a_predictor_says_it_is_one_already():
@@ -394,7 +399,9 @@ def test_a_predictor_given_twice_is_evaluated_once(bench_root, tmp_path, capsys)
     # its rows were written twice to the tidy CSV
     assert main(["predictors", "evaluate", "--predictor", "mean-rank", "--predictor", "mean-rank", "--holdout", "cora",
                  "--shots", "0", "--seeds", "1", "--root", str(bench_root), "--out", str(tmp_path), "--json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)["summary"]) == 2   # valid and test, once
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["summary"]) == 2   # valid and test, once
+    assert (report["holdouts"], report["seeds"], report["fit_seed"]) == (["cora"], [0], 0)   # what was run
 
 
 def test_a_config_file_that_cannot_be_read_names_the_option(tmp_path):

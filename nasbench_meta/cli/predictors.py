@@ -158,7 +158,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         summ = summary(table).reset_index()
         summ.columns = ["_".join(str(c) for c in col if c) if isinstance(col, tuple) else col for col in summ.columns]
-        print_json({"outputs": {k: str(v) for k, v in paths.items()}, "summary": summ.to_dict(orient="records")})
+        print_json({"outputs": {k: str(v) for k, v in paths.items()}, "holdouts": results[0].payload["holdouts"],
+                    "seeds": list(range(args.seeds)), "fit_seed": args.fit_seed,
+                    "summary": summ.to_dict(orient="records")})
     else:
         print(markdown_table(table, split="valid"))
         print("\nwrote " + ", ".join(str(p) for p in paths.values()))
@@ -174,6 +176,7 @@ def _ceilings(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"split": args.split, "tasks": [c.to_dict() for c in found]})
     else:
+        print(f"Spearman of each reference point with the held-out task's {args.split} scores")
         print(ceilings_table(found))
     return 0
 
@@ -198,10 +201,15 @@ def _predict(args: argparse.Namespace) -> int:
     if args.csv:
         support = series.index.isin(series.attrs["support_keys"])   # measured: the predictor saw them
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-        series.rename("predicted").to_frame().assign(support=support).to_csv(args.csv)
+        # each row says what produced it: a CSV read later, or beside others, carries no command line
+        frame = series.rename("predicted").to_frame().assign(support=support)
+        frame.insert(0, "arch", [bench.space.format(int(k)) for k in frame.index])
+        frame.assign(predictor=predictor.name, task=args.task, shots=args.shots, support_seed=args.seed,
+                     fit_seed=predictor.fit_info["seed"], split="valid").to_csv(args.csv)
     if args.json:
         print_json({"predictor": predictor.name, "task": args.task, "shots": args.shots, "seed": args.seed,
-                    "support_keys": series.attrs["support_keys"], "fit_info": predictor.fit_info, "top": records})
+                    "split": "valid", "support_keys": series.attrs["support_keys"], "fit_info": predictor.fit_info,
+                    "top": records})
         return 0
     learnt = (f"fitted on {', '.join(predictor.fit_info['source_tasks'])}" if predictor.meta
               else "single-task: fitted on the support set only")   # it never reads the source tasks
