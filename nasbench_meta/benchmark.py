@@ -60,7 +60,7 @@ class Benchmark:
         self._arrays: dict[tuple[str, str], np.ndarray] = {}
         self._derived: dict[tuple, Any] = {}  # cached results of read-only queries (searches repeat them)
         self._row_of: "Mapping[int, int] | None" = None
-        self._hidden: "str | None" = None
+        self._hidden: frozenset[str] = frozenset()
 
     def _handle(self) -> h5py.File:
         # One read-only handle, opened lazily, so metric reads do not pay for reopening.
@@ -86,7 +86,7 @@ class Benchmark:
         return {**self.__dict__, "_file": None, "_derived": {}, "_row_of": None}
 
     def __repr__(self) -> str:
-        hidden = f", hiding {self._hidden!r}" if self._hidden else ""
+        hidden = f", hiding {sorted(self._hidden)}" if self._hidden else ""
         return f"Benchmark({self.name!r}, {len(self.keys)} architectures, tasks={list(self.tasks)}{hidden})"
 
     def hiding(self, task: str) -> "Benchmark":
@@ -96,7 +96,7 @@ class Benchmark:
         It shares this benchmark's file and caches."""
         self._check_task(task)
         view = copy.copy(self)
-        view._hidden = task
+        view._hidden = self._hidden | {task}   # a view of a view hides both
         return view
 
     # -- metadata ---------------------------------------------------------------------------
@@ -185,7 +185,7 @@ class Benchmark:
         """A metric for every architecture, aligned with ``keys`` (read-only view)."""
         # before the cache, which the view shares with the benchmark; coverage (num_seeds: which
         # architectures the task holds) is what the search's candidates show anyway
-        if task == self._hidden and name != "num_seeds":
+        if task in self._hidden and name != "num_seeds":
             raise HiddenTaskError(f"{task}'s results are hidden here: a NAS method prepares its search of {task} "
                                   f"from the other tasks only, and sees {task} through the search's oracle")
         cache_key = (task, name)

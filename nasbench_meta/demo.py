@@ -5,7 +5,8 @@
    few-shot predictions next to the table;
 3. train the predicted-best architecture of the held-out task for real and set
    prediction, table and measurement side by side;
-4. compare NAS methods on the held-out task and plot their anytime regret;
+4. compare NAS methods on the held-out task (the meta-warm-started one starting from
+   stage 2's predictor) and plot their anytime regret;
 5. verify the demo's search results against the NAS board and render the boards it touched.
 """
 from __future__ import annotations
@@ -80,12 +81,17 @@ def stage_harness(bench: Benchmark, predictions: pd.Series, config: DemoConfig) 
     return demo_train_best(bench, config.holdout, best, seeds=config.train_seeds, data_root=config.data_root)
 
 
-def stage_search(bench: Benchmark, config: DemoConfig) -> dict[str, Any]:
+def stage_search(bench: Benchmark, config: DemoConfig, model: Any) -> dict[str, Any]:
+    """The methods on the held-out task; "meta" is warm-started by stage 2's predictor (``model``,
+    fitted without the held-out task), so the search starts from the predictions shown there."""
     from nasbench_meta.search.demo import search_demo
 
-    _banner(4, f"NAS methods on {config.holdout}: {config.search_budget} queries, {config.search_seeds} seeds")
+    _banner(4, f"NAS methods on {config.holdout}: {config.search_budget} queries, {config.search_seeds} seeds"
+               f" (meta warm-started by {model.name})")
+    predictor_file = model.save(config.out_dir / "search" / f"{model.name}-without-{config.holdout}.npz")
     return search_demo(bench, config.out_dir / "search", task=config.holdout, methods=config.search_methods,
-                       seeds=config.search_seeds, budget=config.search_budget)
+                       seeds=config.search_seeds, budget=config.search_budget,
+                       configs={"meta": {"predictor_file": str(predictor_file)}})
 
 
 def stage_leaderboards(bench: Benchmark, search: dict[str, Any], config: DemoConfig) -> list[Path]:
@@ -132,7 +138,7 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
         ("dataset", lambda: stage_dataset(config)),
         ("predictors", lambda: stage_predictors(out["dataset"], config)),
         ("harness", lambda: stage_harness(out["dataset"], out["predictors"]["predictions"][config.shots], config)),
-        ("search", lambda: stage_search(out["dataset"], config)),
+        ("search", lambda: stage_search(out["dataset"], config, out["predictors"]["model"])),
         ("leaderboards", lambda: stage_leaderboards(out["dataset"], out["search"], config)),
     ]
     for name, step in steps:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -196,6 +197,19 @@ def test_naive_runs_resume_like_batched_ones(bench_root, planetoid_root, tmp_pat
     assert "seeds [0] already stored" in err and "seed 1:" in out and "seed 0:" not in out
     assert sorted(zip(RunsStore(runs).table().seed, RunsStore(runs).table().trainer)) == [(0, "batched"),
                                                                                           (1, "naive")]
+
+
+def test_stored_runs_are_reported_from_a_runs_file_nothing_can_be_appended_to(bench_root, planetoid_root, tmp_path,
+                                                                             capsys):
+    # the up-front append check refused to report seeds already stored (a colleague's file, a read-only copy)
+    runs = tmp_path / "r.h5"
+    base = ["harness", "run", "--arch", "88881", "--seeds", "0", "--epochs", "2", *_common(bench_root, planetoid_root, runs)]
+    assert main(base) == 0
+    (tmp_path / ".r.h5.appending").write_text(str(os.getppid()))   # a live writer that takes no turns
+    capsys.readouterr()
+    assert main(base) == 0 and "1/1 architectures measured" in capsys.readouterr().out
+    assert main([*base[:5], "0", "1", *base[6:]]) == 2   # seed 1 would need an append: refused up front
+    assert "is appending to" in capsys.readouterr().err and len(RunsStore(runs).table()) == 1
 
 
 def test_a_data_root_that_does_not_exist_is_an_error(bench_root, tmp_path, capsys):

@@ -314,7 +314,7 @@ def test_a_subclass_returning_the_wrong_scores_fails_by_name(bench):
         Short().fit(bench, [], split="valid", seed=0).predict(bench.keys[:10], support_keys=[], support_scores=[])
     with pytest.raises(ValueError, match=r"Holes._predict \(holes\) returned 5 NaN or infinite score\(s\) of 10"):
         Holes().fit(bench, [], split="valid", seed=0).predict(bench.keys[:10], support_keys=[], support_scores=[])
-    with pytest.raises(ValueError, match=r"Words._predict \(words\) returned list, not numbers"):  # CLI: one line
+    with pytest.raises(ValueError, match=r"Words._predict \(words\) returned list of <U4, not numbers"):  # one line
         Words().fit(bench, [], split="valid", seed=0).predict(bench.keys[:10], support_keys=[], support_scores=[])
     with pytest.raises(TypeError, match="Nameless has no name: set a class attribute name = "):
         Nameless()
@@ -418,3 +418,36 @@ def test_support_sizes_no_source_task_can_draw_fail_before_fitting(bench, name, 
 
     with pytest.raises(OptionValueError, match=f"{name} option {option} holds .*26206 architectures"):
         get_predictor(name, **config).fit(bench, ["citeseer", "pubmed"], split="valid", seed=0)
+
+
+def test_scores_must_be_numbers_and_the_support_set_stays_the_callers(bench):
+    # numeric strings and booleans were taken as scores; a _predict writing into support_scores
+    # changed the caller's array
+    from nasbench_meta.predictors import Predictor
+
+    class Returns(Predictor):
+        name = "returns"
+        defaults = {"kind_of_value": "str"}
+
+        def _predict(self, rows, support_rows, support_scores):
+            support_scores[:] = 0.0
+            return [str(r) for r in rows] if self.config["kind_of_value"] == "str" else rows % 2 == 0
+
+    keys, support = bench.keys[:10], np.array([0.5, 0.7])
+    for value, dtype in (("str", "<U"), ("bool", "bool")):
+        with pytest.raises(ValueError, match=f"returned .* of {dtype}.*not numbers"):
+            Returns(kind_of_value=value).fit(bench, [], split="valid", seed=0).predict(
+                keys, support_keys=bench.keys[20:22], support_scores=support)
+    assert support.tolist() == [0.5, 0.7]
+
+
+@pytest.mark.parametrize("attribute, value, message", [
+    ("scale", "banana", "scale must be"), ("kind", "whatever", "kind must be"), ("min_support", -3, "min_support must be"),
+])
+def test_class_attributes_the_toolkit_reads_are_checked(attribute, value, message):
+    from nasbench_meta.predictors import Predictor
+
+    cls = type("Odd", (Predictor,), {"name": "odd", attribute: value,
+                                     "_predict": lambda self, rows, support_rows, support_scores: rows * 1.0})
+    with pytest.raises(TypeError, match=f"Odd.{message}"):
+        cls()

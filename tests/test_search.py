@@ -461,3 +461,34 @@ def test_an_option_json_cannot_hold_is_refused_before_any_seed_runs(bench: Bench
     with pytest.raises(ValueError, match="options must be JSON data .* option value <built-in function len>"):
         run_seeds(bench, "cora", FunctionOption, seeds=1, budget=5, out=tmp_path / "f.json", progress=False)
     assert not (tmp_path / "f.json").exists()
+
+
+def test_sys_exit_in_prepare_is_the_methods_error(bench: Benchmark, tmp_path) -> None:
+    # sys.exit(0) in prepare ended `search run` with exit 0, writing nothing
+    class ExitsInPrepare(GreedyMutation):
+        @classmethod
+        def prepare(cls, bench, task, config, *, cache_dir):
+            raise SystemExit(0)
+
+    with pytest.raises(MethodError, match=r"ExitsInPrepare.prepare called sys.exit\(0\)"):
+        run_seeds(bench, "cora", ExitsInPrepare, seeds=1, budget=5, cache_dir=tmp_path, progress=False)
+
+
+class _NanOption(GreedyMutation):
+    defaults = {"rate": float("nan")}
+
+
+def test_a_nan_option_is_refused_since_it_would_never_resume(bench: Benchmark, tmp_path) -> None:
+    # NaN never equals itself: a results file holding it refused every resume as "a different method"
+    with pytest.raises(ValueError, match="options must be JSON data .*Out of range float values"):
+        run_seeds(bench, "cora", _NanOption, seeds=1, budget=5, out=tmp_path / "n.json", progress=False)
+
+
+def test_a_view_of_a_view_hides_both_tasks(bench: Benchmark) -> None:
+    from nasbench_meta.benchmark import HiddenTaskError
+
+    view = bench.hiding("cora").hiding("citeseer")
+    for task in ("cora", "citeseer"):
+        with pytest.raises(HiddenTaskError):
+            view.scores(task, split="valid", seeds="mean")
+    assert len(view.scores("pubmed", split="valid", seeds="mean")) == len(bench.keys)

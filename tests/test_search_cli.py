@@ -233,6 +233,21 @@ def test_grid_files_are_named_after_the_method_inside_out_dir(bench_root: Path, 
     assert f"wrote 2 results file(s) in {out_dir}" in capsys.readouterr().out
 
 
+def test_a_grid_file_named_by_an_older_version_still_resumes(bench_root: Path, tmp_path: Path) -> None:
+    # names are now made file-safe ("my method" -> my-method-cora.json): the file an older version
+    # wrote under the raw name is resumed, not left beside a rerun of every seed
+    path = tmp_path / "mine.py"
+    path.write_text(USER_METHOD.replace('name = "greedy-mutation"', 'name = "my method"'))
+    out_dir = tmp_path / "grid"
+    base = ["--budget", "3", "--root", str(bench_root)]
+    assert main(["search", "run", "--method", f"{path}:GreedyMutation", "--task", "cora", "--seeds", "1",
+                 "--out", str(out_dir / "my method-cora.json"), *base]) == 0
+    assert main(["search", "grid", "--methods", f"{path}:GreedyMutation", "--tasks", "cora", "--seeds", "2",
+                 "--out-dir", str(out_dir), *base]) == 0
+    assert [p.name for p in out_dir.iterdir()] == ["my method-cora.json"]
+    assert load(out_dir / "my method-cora.json")["seeds"] == [0, 1]
+
+
 @pytest.mark.parametrize("tasks", ["complete"])
 def test_grid_task_shortcuts(bench_root: Path, tmp_path: Path, tasks: str) -> None:
     assert main(["search", "grid", "--methods", "rs", "--tasks", tasks, "--budget", "3", "--seeds", "1",

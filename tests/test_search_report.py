@@ -196,3 +196,29 @@ def test_one_method_run_with_two_versions_of_its_code_is_refused() -> None:
     assert list(table["cora"]) == ["mine"] and table["cora"]["mine"]["seeds"] == [0, 1, 2]
     with pytest.raises(ValueError, match="hold mine run with different code .digests aaaaaaaaaaaa and bbbbbbbbbbbb"):
         collect([coded("cora", [0], "aaaaaaaaaaaa"), coded("pubmed", [0], "bbbbbbbbbbbb")])
+
+
+def test_meta_on_several_tasks_is_one_method(bench, short: dict, tmp_path) -> None:
+    # prepare() sets meta's source tasks and predictor file per task: the report made one "meta"
+    # column per task, each filled on one task, and left meta out of the average ranks
+    from nasbench_meta.search.report import average_ranks, collect
+
+    docs = [run_seeds(bench, task, spec, seeds=2, budget=10, cache_dir=tmp_path, progress=False)
+            for task in ("cora", "citeseer") for spec in ("meta", "rs")]
+    assert docs[0]["method"]["prepared"] == ["predictor_file", "source_tasks"]
+    table = collect(docs)
+    assert sorted(table["cora"]) == sorted(table["citeseer"]) == ["meta", "rs"]
+    assert sorted(average_ranks(table, "regret_test").columns) == ["meta", "rs"]
+    for doc in docs:   # results written before `prepared` was recorded: the same for meta
+        doc["method"].pop("prepared", None)
+    assert sorted(collect(docs)["citeseer"]) == ["meta", "rs"]
+
+
+def test_a_label_holding_an_architecture_keeps_the_markdown_table_whole(short: dict) -> None:
+    from nasbench_meta.search.report import collect, markdown
+
+    other = {**short, "method": {**short["method"], "config": {**short["method"]["config"],
+                                                               "start": "0,0,1,2|gat,gcn,sage,gcn"}}}
+    text = markdown(collect([short, other]), [10])
+    header = next(line for line in text.splitlines() if line.startswith("| task |"))
+    assert header.count(" | ") == 2 and "0,0,1,2\\|gat" in header   # two method columns, | escaped

@@ -83,15 +83,14 @@ def _add_executor(p: argparse.ArgumentParser) -> None:
 
 
 def _store(args: argparse.Namespace):
-    """The runs store, read once now and checked for writing, so a damaged file or a place no run
-    can be appended to stops the command before any training."""
+    """The runs store, read once now so a damaged file stops the command before any training
+    (whether runs can be appended is checked where there is something to train: run_jobs)."""
     from nasbench_meta.harness.runs import RunsStore, runs_path
 
     if args.no_store:
         return None
     store = RunsStore(args.runs or runs_path(args.benchmark, args.root))
     store.done()
-    store.check_writable()
     return store
 
 
@@ -133,6 +132,8 @@ def _run(args: argparse.Namespace) -> int:
             if len(seeds) < len(args.seeds):
                 print(f"seeds {sorted(set(args.seeds) - set(seeds))} already stored in {store.path}: not trained "
                       "again (--no-store trains and times every seed, storing nothing)", file=sys.stderr)
+            if seeds:
+                store.check_writable()
         data = load_task(args.task, args.data_root) if seeds else None
         runs = [train_naive(key, args.task, data, s, device=args.device, epochs=args.epochs) for s in seeds]
         if store is not None:

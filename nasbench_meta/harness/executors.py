@@ -8,6 +8,7 @@ needs the package and the data root (same path) and uses CUDA when it has it.
 """
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import sys
@@ -225,11 +226,10 @@ class DaskExecutor:
             warned = self._say_if_workerless(client, warned)
             try:
                 done, pending = wait(pending, timeout=self.check_every_s, return_when="FIRST_COMPLETED")
-            except TimeoutError:
+            except (TimeoutError, asyncio.TimeoutError):   # the same class from Python 3.11 on, not on 3.10
                 continue
             for fut in done:
                 yield futures[fut], (fut.exception() if fut.status == "error" else fut.result())
-
 
     def _say_if_workerless(self, client: object, said: bool) -> bool:
         """Print once, while the scheduler has no workers, that the jobs wait for one; whether said."""

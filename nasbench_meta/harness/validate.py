@@ -235,9 +235,9 @@ def format_report(df: pd.DataFrame, summary: dict) -> str:
                  + ("" if s.get("precision", "float32") == "float32" else f", {s['precision']} matrix products")
                  + reused)
     table_epochs = get_protocol(s["task"]).epochs
-    if s["epochs"] != table_epochs:
-        lines.append(f"note: the table's runs trained {table_epochs} epochs, these {s['epochs']}: a lower "
-                     "fidelity, so the gaps below include that")
+    if s["epochs"] != table_epochs and s["measured"]:
+        lines.append(f"note: the table's runs trained {table_epochs} epochs, these {s['epochs']}: a "
+                     f"{'lower' if s['epochs'] < table_epochs else 'higher'} fidelity, so the gaps below include that")
     if not s["measured"]:
         lines += [f"failed: {failure}" for failure in s["failures"]] + ["nothing measured: no comparison"]
         return "\n".join(lines)

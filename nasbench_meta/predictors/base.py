@@ -57,9 +57,25 @@ def check_name(cls: "type[Predictor]") -> str:
     if not isinstance(name, str) or not name:
         raise TypeError(f"{cls.__name__} has no name: set a class attribute name = \"...\" (a non-empty string, "
                         "the name its results and saved files are filed under)")
-    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", name):   # "my/pred" wrote into subfolders
-        raise TypeError(f"{cls.__name__}.name {name!r} names its result files: use letters, digits and . _ - "
-                        "only, e.g. \"my-predictor\"")
+    if re.search(r"[/\\\x00]", name) or name.startswith("."):   # "my/pred" wrote into subfolders, "../x" outside
+        raise TypeError(f"{cls.__name__}.name {name!r} names its result files: no / or \\, and no leading dot, "
+                        "e.g. \"my-predictor\"")
+    return name
+
+
+def check_declaration(cls: "type[Predictor]") -> str:
+    """``check_name``, and the class attributes a predictor declares (``scale``, ``kind``,
+    ``min_support``) are values the toolkit reads; a clear error otherwise. Returns the name."""
+    name = check_name(cls)
+    if cls.scale not in ("score", "rank"):
+        raise TypeError(f"{cls.__name__}.scale must be \"score\" (the target's own scores) or \"rank\" (0-1 ranks), "
+                        f"got {cls.scale!r}")
+    if cls.kind not in ("", "single-task", "transfer", "meta-trained"):
+        raise TypeError(f"{cls.__name__}.kind must be \"single-task\", \"transfer\" or \"meta-trained\" (or left out), "
+                        f"got {cls.kind!r}")
+    if isinstance(cls.min_support, bool) or not isinstance(cls.min_support, int) or cls.min_support < 0:
+        raise TypeError(f"{cls.__name__}.min_support must be a whole number of support architectures >= 0, "
+                        f"got {cls.min_support!r}")
     return name
 
 
@@ -85,7 +101,7 @@ class Predictor(ABC):
     option_rules: ClassVar[dict[str, Rule]] = {}
 
     def __init__(self, **config: Any) -> None:
-        check_name(type(self))
+        check_declaration(type(self))
         unknown = sorted(set(config) - set(self.defaults))
         if unknown:
             raise UnknownOptionError(f"{self.name} has no option(s) {unknown}; options: {sorted(self.defaults)}")
@@ -173,10 +189,14 @@ class Predictor(ABC):
         """What ``_predict`` returned, as (n,) float64; a subclass's wrong shape or NaN fails here, by name."""
         where = f"{type(self).__name__}._predict ({self.name})"
         try:
-            scores = np.asarray(scores, dtype=np.float64)
+            given = np.asarray(scores)
+            if given.dtype.kind not in "iuf":   # "0.5" strings and booleans converted silently otherwise
+                raise TypeError
+            scores = given.astype(np.float64)
         except (TypeError, ValueError):
-            raise ValueError(f"{where} returned {type(scores).__name__}, not numbers: "
-                            "return one score per row of `rows`") from None
+            raise ValueError(f"{where} returned {type(scores).__name__}"
+                             f"{f' of {given.dtype}' if isinstance(scores, (list, tuple, np.ndarray)) else ''}, "
+                             "not numbers: return one score per row of `rows`") from None
         if scores.shape != (n,):
             raise ValueError(f"{where} returned shape {scores.shape} for {n} rows: return one score per row "
                              "of `rows`, in the same order, as a 1-d array")
@@ -191,7 +211,7 @@ class Predictor(ABC):
             raise NotFittedError(f"{self.name} is not fitted: call fit(bench, source_tasks, split=..., seed=...) first")
         rows = self._rows(keys, "keys")
         support_rows = self._rows(support_keys, "support_keys")
-        support_scores = np.asarray(support_scores, dtype=np.float64).reshape(-1)
+        support_scores = np.array(support_scores, dtype=np.float64).reshape(-1)   # a copy: _predict may write
         if len(support_scores) != len(support_rows):
             raise ValueError(f"got {len(support_rows)} support keys but {len(support_scores)} support scores")
         if not np.isfinite(support_scores).all():
@@ -248,7 +268,7 @@ def _state_array(cls: type, key: str, value: Any) -> np.ndarray:
     """One ``_state`` entry as the array the file stores; the file holds no pickles, so an object
     (a dict, a function) is refused here, by name, rather than saved in a file no load can read."""
     array = np.asarray(value)
-    if array.dtype.kind in "OV":
+    if array.dtype.kind == "O":
         raise ValueError(f"{cls.__name__}._state()[{key!r}] is {type(value).__name__}, which a predictor file "
                          "cannot hold: return numeric or string arrays (one entry per array), and keep other "
                          "settings in config")

@@ -19,7 +19,7 @@ def demo_stage(bench: Benchmark, *, holdout: str = "cora", predictor: str = "xgb
     K = each of ``shots`` seeded support architectures, and print the predicted top ``top`` next
     to the table's validation/test scores and true rank, with each K's ranking metrics.
 
-    Returns ``{"predictor", "holdout", "seed", "fit_info", "predictions": {K: pd.Series},
+    Returns ``{"predictor", "holdout", "seed", "model" (the fitted predictor), "fit_info", "predictions": {K: pd.Series},
     "metrics": {K: {"valid": {...}, "test": {...}}}}`` (metrics on the non-support architectures).
     """
     bench.task_info(holdout)   # an unknown task or an impossible K fails before the (minutes of) fitting
@@ -34,7 +34,7 @@ def demo_stage(bench: Benchmark, *, holdout: str = "cora", predictor: str = "xgb
     true_rank = np.empty(len(keys), dtype=np.int64)
     true_rank[np.argsort(-valid[bench.rows(keys)], kind="stable")] = np.arange(1, len(keys) + 1)
     rank_of = dict(zip(keys.tolist(), true_rank.tolist()))
-    result: dict[str, Any] = {"predictor": predictor, "holdout": holdout, "seed": seed,
+    result: dict[str, Any] = {"predictor": predictor, "holdout": holdout, "seed": seed, "model": model,
                               "fit_info": model.fit_info, "predictions": {}, "metrics": {}}
     for k in shots:
         series = predict_with(model, bench, holdout, shots=k, seed=seed, split="valid")

@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 from nasbench_meta.plugins import SPEC_HELP, is_ours, load_class
-from nasbench_meta.predictors.base import Predictor, check_name
+from nasbench_meta.predictors.base import Predictor, check_declaration, check_name
 
 PREDICTORS: dict[str, type[Predictor]] = {}
 
@@ -42,7 +42,7 @@ def predictor_class(name: str) -> type[Predictor]:
                           f"or give your own as {SPEC_HELP}")
     cls = load_class(name, Predictor, "predictor")
     try:
-        check_name(cls)
+        check_declaration(cls)
     except TypeError as exc:   # a usage error on the command line, not a crash
         raise LookupError(f"{name}: {exc}") from None
     if PREDICTORS.get(cls.name, cls) is not cls:

@@ -203,13 +203,13 @@ def json_config(config: dict[str, Any], name: str) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         if isinstance(value, (np.generic, np.ndarray)):
             return value.tolist()
-        raise TypeError(f"option value {value!r} ({type(value).__name__})")
+        raise TypeError(f"option value {value!r} ({type(value).__name__}) is not JSON data")
 
-    try:
-        return json.loads(json.dumps(config, default=plain))
+    try:   # NaN too: it never equals itself, so results holding it would never resume
+        return json.loads(json.dumps(config, default=plain, allow_nan=False))
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}'s options must be JSON data (numbers, strings, booleans, None, lists, dicts) "
-                         f"for results to record them; {exc} is not") from None
+        raise ValueError(f"{name}'s options must be JSON data (finite numbers, strings, booleans, None, lists, "
+                         f"dicts with string keys) for results to record them: {exc}") from None
 
 
 def portable_config(config: dict[str, Any], local_files: Sequence[str]) -> dict[str, Any]:

@@ -18,19 +18,20 @@ if TYPE_CHECKING:
 def search_demo(bench: "Benchmark", out_dir: "str | os.PathLike[str]", *, task: str = "cora",
                 methods: Sequence[str] = ("rs", "re", "ls", "meta"), seeds: int = 5, budget: int = 50,
                 checkpoints: Sequence[int] = (10, 20), cache_dir: "str | os.PathLike[str] | None" = None,
-                ) -> dict[str, Any]:
+                configs: "dict[str, dict[str, Any]] | None" = None) -> dict[str, Any]:
     """Compare ``methods`` on ``task`` (seeds 0..seeds-1, ``budget`` queries each), print a table
     of mean test regret +- SE at the checkpoints and at the budget, write one results file per
     method and the anytime test-regret plot (PNG and SVG) into ``out_dir``.
 
     "meta" is warm-started by a predictor trained on every other complete task, never on
-    ``task``. Returns {"results": [json paths], "plots": [png, svg], "rows": [table rows],
+    ``task`` (``configs``: options per method, e.g. meta's ``predictor_file``). Returns {"results": [json paths], "plots": [png, svg], "rows": [table rows],
     "mean_test_score": {method: mean test score of the chosen architectures}}.
     """
     out_dir = Path(out_dir)
     documents, paths = [], []
     for spec in methods:
-        res = run_seeds(bench, task, spec, seeds=seeds, budget=budget, cache_dir=cache_dir, progress=False)
+        res = run_seeds(bench, task, spec, seeds=seeds, budget=budget, config=(configs or {}).get(spec),
+                        cache_dir=cache_dir, progress=False)
         documents.append(res)
         paths.append(save(res, out_dir / f"{res['method']['name']}-{task}.json"))
     marks = sorted({b for b in checkpoints if b < budget} | {budget})

@@ -25,7 +25,7 @@ from nasbench_meta.plugins import class_spec, code_digest
 from nasbench_meta.search import results as results_io
 from nasbench_meta.search.api import Method, portable_config, portable_spec
 from nasbench_meta.search.registry import make_method, method_class
-from nasbench_meta.search.runner import check_batch_size, check_budget, run_search
+from nasbench_meta.search.runner import MethodError, check_batch_size, check_budget, run_search
 from nasbench_meta.seeds import check_seed, check_seed_list
 from nasbench_meta.workers import exit_with_parent, ignore_ctrl_c_on
 
@@ -72,8 +72,15 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
     cls = method if isinstance(method, type) else method_class(spec)
     cache_dir = Path(cache_dir) if cache_dir else data_root() / "cache" / "search"
     make_method(cls, config).metadata(spec)  # unknown options and values fail here, before any (slow) preparation
-    config = {**(config or {}), **cls.prepare(bench.hiding(task), task, dict(config or {}), cache_dir=cache_dir)}
+    try:
+        prepared = cls.prepare(bench.hiding(task), task, dict(config or {}), cache_dir=cache_dir)
+    except SystemExit as exc:   # else sys.exit(0) here ends the command "successfully", writing nothing
+        raise MethodError(f"{cls.__name__}.prepare called sys.exit({exc.code!r}); a method reports a problem by "
+                          "raising an exception").with_traceback(exc.__traceback__) from None
+    config = {**(config or {}), **prepared}
     metadata = make_method(cls, config).metadata(spec)
+    if prepared:   # options prepare set for this task (not the user's): reports keep them out of its identity
+        metadata["prepared"] = sorted(prepared)
     results = results_io.new_results(bench, task, metadata, budget=budget,
                                      batch_size=batch_size, cost_budget=cost_budget)
     stored_code = None
@@ -110,6 +117,8 @@ def _resume(fresh: dict[str, Any], path: Path, local_files: Sequence[str] = ()) 
     method["config"] = portable_config(method.get("config") or {}, local_files)
     method["spec"] = portable_spec(str(method.get("spec", "")))
     stored_code = method.pop("code", None)
+    if "prepared" in fresh["method"]:   # files written before it was recorded: their config is what counts
+        method.setdefault("prepared", fresh["method"]["prepared"])
     for field in ("method", "benchmark", "task", "budget"):
         ours = {k: v for k, v in fresh["method"].items() if k != "code"} if field == "method" else fresh[field]
         if old[field] != ours:
@@ -223,12 +232,21 @@ def run_grid(bench: "Benchmark", methods: Sequence[str], tasks: Sequence[str], *
     paths = []
     for task in tasks:
         for spec in methods:
-            path = out_dir / f"{names[spec]}-{task}.json"
+            path = _grid_file(out_dir, names[spec], spec, task, configs.get(spec))
             run_seeds(bench, task, spec, seeds=seeds, budget=budget, config=configs.get(spec),
                       batch_size=batch_size, cost_budget=cost_budget, workers=workers, scheduler=scheduler,
                       out=path, cache_dir=cache_dir, progress=progress)
             paths.append(path)
     return paths
+
+
+def _grid_file(out_dir: Path, stem: str, spec: str, task: str, config: "dict | None") -> Path:
+    """``out_dir/<stem>-<task>.json``, or the file an older version named after the raw name
+    (``name or spec``) when that one exists inside ``out_dir``, so that its seeds resume."""
+    path = out_dir / f"{stem}-{task}.json"
+    legacy = out_dir / f"{make_method(spec, config).name or spec}-{task}.json"
+    inside = legacy.resolve().is_relative_to(out_dir.resolve())
+    return legacy if not path.exists() and legacy != path and inside and legacy.is_file() else path
 
 
 def file_stem(name: str) -> str:

@@ -32,12 +32,24 @@ def _label(results: dict[str, Any]) -> str:
     return results["method"]["name"]
 
 
+# What ``prepare`` set per task in results written before ``method.prepared`` was recorded.
+_PREPARED_BEFORE_RECORDED = {"meta": ("source_tasks", "predictor_file")}
+
+
 def _identity(results: dict[str, Any]) -> str:
-    """Digest of what makes a method run what it ran: version, spec and configuration (its code:
-    ``_check_code``)."""
-    method = {k: results["method"].get(k) for k in ("version", "spec", "config")}
-    method["spec"] = portable_spec(str(method["spec"] or ""))   # files written before specs were portable
+    """Digest of what makes a method run what it ran: version, spec and the user's configuration
+    (its code: ``_check_code``); options ``prepare`` set for each task (meta's source tasks) are
+    not the user's choice, and would make one method a different one on every task."""
+    method = {"version": results["method"].get("version"), "config": _user_options(results["method"]),
+              "spec": portable_spec(str(results["method"].get("spec") or ""))}   # older files: full paths
     return hashlib.sha1(json.dumps(method, sort_keys=True).encode()).hexdigest()[:6]
+
+
+def _user_options(method: dict[str, Any]) -> dict[str, Any]:
+    """The configuration a method was given, without what its ``prepare`` set for the task."""
+    spec = portable_spec(str(method.get("spec") or ""))
+    prepared = method.get("prepared", _PREPARED_BEFORE_RECORDED.get(spec, ()))
+    return {k: v for k, v in (method.get("config") or {}).items() if k not in prepared}
 
 
 def _labels(documents: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
@@ -58,17 +70,20 @@ def _labels(documents: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
 
 
 def _difference(method: dict[str, Any], group: list[dict[str, Any]]) -> str:
-    """What sets ``method`` apart within ``group`` (methods of one name)."""
+    """What sets ``method`` apart within ``group`` (methods of one name), each value cut to 40
+    characters (a label heads table columns and plot legends)."""
     parts = []
     if len({str(m.get("version")) for m in group}) > 1:
         parts.append(f"v{method.get('version')}")
     if len({portable_spec(str(m.get("spec") or "")) for m in group}) > 1:
         parts.append(portable_spec(str(method.get("spec") or "")))
-    configs = [m.get("config") or {} for m in group]
-    config = method.get("config") or {}
+    configs = [_user_options(m) for m in group]
+    config = _user_options(method)
     for key in sorted({k for c in configs for k in c}):
         if len({json.dumps(c.get(key), sort_keys=True) for c in configs}) > 1:
-            parts.append(f"{key}={json.dumps(config.get(key), sort_keys=True)}" if key in config else f"no {key}")
+            value = json.dumps(config.get(key), sort_keys=True)
+            value = value if len(value) <= 40 else value[:37] + "..."
+            parts.append(f"{key}={value}" if key in config else f"no {key}")
     return ", ".join(parts) or "?"
 
 
@@ -340,11 +355,12 @@ def markdown(table: dict, budgets: Sequence[int], kind: str = "regret_test") -> 
     split = "test" if kind == "regret_test" else "validation"
     lines = [f"## Mean {split} regret +- standard error (lower is better)", ""]
     methods = sorted(frame["method"].unique())
+    heads = [_md(m) for m in methods]
     for b in budgets:
         part = frame[frame["budget"] == b]
         if part.empty:
             continue
-        lines += [f"### After {b} queries", "", "| task | " + " | ".join(methods) + " |",
+        lines += [f"### After {b} queries", "", "| task | " + " | ".join(heads) + " |",
                   "|---|" + "---|" * len(methods)]
         for task in table:
             cells = part[part["task"] == task].set_index("method")
@@ -367,12 +383,17 @@ def markdown(table: dict, budgets: Sequence[int], kind: str = "regret_test") -> 
     lines += [f"### Average rank over {len(table)} task(s) (1 = best)", "",
               "| method | " + " | ".join(f"{b} queries" for b in shown) + " |", "|---|" + "---|" * len(shown)]
     for m in ranks.columns:
-        lines.append(f"| {m} | " + " | ".join(f"{ranks.loc[b, m]:.2f}" for b in shown) + " |")
+        lines.append(f"| {_md(m)} | " + " | ".join(f"{ranks.loc[b, m]:.2f}" for b in shown) + " |")
     lines += [""] + _significance_lines(table, shown, kind)
     seeds = sorted({len(r["runs"]) for methods_ in table.values() for r in methods_.values()})
     lines += ["", f"Seeds per method and task: {', '.join(map(str, seeds))}. Regret: "
               f"{next(iter(next(iter(table.values())).values()))['reference']['definition']}.", ""]
     return "\n".join(lines)
+
+
+def _md(label: str) -> str:
+    """A method label as a markdown table cell: its ``|`` (architectures are written links|ops) escaped."""
+    return label.replace("|", "\\|")
 
 
 def queries_to_reach(res: dict[str, Any], target: float, kind: str = "regret_test") -> "int | None":
@@ -389,7 +410,7 @@ def _queries_to_match(table: dict, kind: str, reference: str = "rs") -> list[str
         return []
     methods = sorted({m for t in tasks for m in table[t]})
     lines = [f"### Queries needed to match {reference}'s final mean regret", "",
-             "| task | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+             "| task | " + " | ".join(map(_md, methods)) + " |", "|---|" + "---|" * len(methods)]
     for task in tasks:
         ref = table[task][reference]
         target = float(curves(ref, kind).mean(axis=0)[-1])

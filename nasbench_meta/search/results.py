@@ -273,7 +273,8 @@ def _ended_early(run: dict[str, Any], budget: int, cost_budget: "float | None") 
     """A run goes on until ``budget`` distinct queries or a spent cost budget: one cut shorter
     could have been cut where its test regret was lowest, and scoring would pad it as if full."""
     done = len(distinct_keys(run["trajectory"]["keys"], run["trajectory"]["repeated"]))
-    spent = cost_budget is not None and sum(run["trajectory"].get("cost", [])) >= cost_budget
+    spent = cost_budget is not None and (   # the runner adds costs up one by one: allow its rounding
+        sum(run["trajectory"].get("cost", [])) >= cost_budget - 1e-9 * max(1.0, abs(cost_budget)))
     if done >= budget or spent:
         return []
     return [f"seed {run.get('seed')}: ended after {done} distinct queries, before its budget of {budget} "
