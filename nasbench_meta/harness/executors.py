@@ -171,7 +171,13 @@ class PoolExecutor:
         pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=start_pool_worker,
                                    initargs=(threads, gpus, ctx.Value("i", 0)))
         try:
-            futures = {pool.submit(self._work, job): job for job in jobs}
+            futures, unsent = {}, []
+            for job in jobs:
+                try:
+                    futures[pool.submit(self._work, job)] = job
+                except BrokenProcessPool as exc:   # a worker died already: retried like the jobs it took down
+                    unsent.append((job, exc))
+            yield from unsent
             for fut in as_completed(futures):
                 exc = fut.exception()
                 yield futures[fut], (exc if exc is not None else fut.result())
