@@ -38,7 +38,8 @@ def _canonical(space: SearchSpace, keys: np.ndarray) -> np.ndarray:
 def _columns(space: SearchSpace, keys: np.ndarray) -> "list[tuple[np.ndarray, int]]":
     """Each space column as (N, positions) int64 values with its cardinality."""
     attrs = space.column_attrs()
-    return [(values.reshape(len(values), -1).astype(np.int64), int(attrs[name]["cardinality"]))
+    return [(values.reshape(len(values), int(np.prod(values.shape[1:]))).astype(np.int64),   # N = 0 too
+             int(attrs[name]["cardinality"]))
             for name, values in space.arch_columns(_canonical(space, keys)).items()]
 
 
@@ -48,7 +49,7 @@ def one_hot(space: SearchSpace, keys: np.ndarray) -> np.ndarray:
     for values, size in _columns(space, keys):
         encoded = np.zeros((values.shape[0], values.shape[1], size), dtype=np.float32)
         np.put_along_axis(encoded, values[..., None], 1.0, axis=2)
-        parts.append(encoded.reshape(len(values), -1))
+        parts.append(encoded.reshape(len(values), values.shape[1] * size))   # (0, F) for no keys too
     return np.concatenate(parts, axis=1)
 
 
@@ -65,7 +66,7 @@ def adjacency_features(space: SearchSpace, keys: np.ndarray) -> tuple[np.ndarray
     """Adjacency (N, V, V) with A[i, u, v] = 1 for an edge u -> v, and node features (N, V, T)."""
     graphs = space.graphs(keys)
     vocab = len(space.node_vocabulary())
-    num_nodes = max(len(nodes) for nodes, _ in graphs)
+    num_nodes = max((len(nodes) for nodes, _ in graphs), default=0)   # no keys: (0, 0, 0) and (0, 0, T)
     adjacency = np.zeros((len(graphs), num_nodes, num_nodes), dtype=np.float32)
     features = np.zeros((len(graphs), num_nodes, vocab), dtype=np.float32)
     for i, (nodes, edges) in enumerate(graphs):
@@ -80,6 +81,8 @@ def pyg_graphs(space: SearchSpace, keys: np.ndarray) -> "list[Data]":
     from torch_geometric.data import Data
 
     graphs = space.graphs(keys)
+    if not graphs:
+        return []
     sizes = [len(nodes) for nodes, _ in graphs]
     nodes = torch.from_numpy(np.concatenate([n for n, _ in graphs]))
     xs = torch.nn.functional.one_hot(nodes, len(space.node_vocabulary())).float().split(sizes)
@@ -99,6 +102,8 @@ def pyg_batch(space: SearchSpace, keys: np.ndarray) -> "Batch":
     from torch_geometric.data import Batch
 
     graphs = space.graphs(keys)
+    if not graphs:   # numpy's "need at least one array to concatenate" otherwise
+        raise ValueError("pyg_batch needs at least one key: a batch of no graphs has nothing to hold")
     sizes = np.array([len(nodes) for nodes, _ in graphs])
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     nodes = torch.from_numpy(np.concatenate([n for n, _ in graphs]))

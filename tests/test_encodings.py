@@ -46,3 +46,15 @@ def test_encodings_refuse_keys_that_are_not_canonical(bench, key):
         with pytest.raises(UnknownArchitectureError, match=f"{key}"):
             encode(bench.space, np.array([1, key]))
     assert one_hot(bench.space, [1]).shape == (1, 52)
+
+
+def test_no_keys_encode_to_empty_arrays():
+    # an empty support set (K = 0) crashed every encoding ("cannot reshape array of size 0")
+    from nasbench_meta.spaces import NasBenchGraphSpace
+
+    space, none = NasBenchGraphSpace(), np.array([], dtype=np.int64)
+    assert one_hot(space, none).shape == (0, one_hot(space, space.keys()[:1]).shape[1])
+    assert bag_of_values(space, none).shape == (0, bag_of_values(space, space.keys()[:1]).shape[1])
+    assert adjacency_features(space, none)[0].shape[0] == 0 and pyg_graphs(space, none) == []
+    with pytest.raises(ValueError, match="pyg_batch needs at least one key"):
+        pyg_batch(space, none)

@@ -85,9 +85,30 @@ def _version(p):
     p["schema_version"] = 7
 
 
+def _skip(p, tasks=None):
+    """Runs hand-marked as skipped (mean-rank adapts from K = 0): their scores vanished from the board."""
+    for run in p["runs"]:
+        if (tasks is None and run["shots"] == 0) or (tasks is not None and run["holdout"] in tasks):
+            run.pop("metrics"), run.pop("query_ranks"), run.pop("top_keys")
+            run["skipped"] = "nope"
+
+
+def _fit_on_test(p):
+    p["protocol"]["fit_split"] = "test"
+
+
+def _sources_with_target(p):
+    p["source_tasks"]["cora"] = p["source_tasks"]["cora"] + ["cora"]
+
+
 @pytest.mark.parametrize("mutate, code", [(_drop_holdout, "missing-task"), (_two_seeds, "too-few-seeds"),
                                           (_outside, "key-outside-space"), (_no_k100, "missing-shots"),
-                                          (_version, "unknown-schema-version")])
+                                          (_version, "unknown-schema-version"),
+                                          (_skip, "invalid-results"),
+                                          (lambda p: _skip(p, ["cora", "pubmed"]), "invalid-results"),
+                                          (_fit_on_test, "wrong-protocol"), (_sources_with_target, "wrong-protocol")],
+                         ids=["holdout", "seeds", "outside", "k100", "version", "skip-k0", "skip-tasks", "fit-split",
+                              "sources"])
 def test_bad_evaluations_are_rejected(mutate, code, bench, payload, tmp_path):
     # an empty board: on `board`, a mere relabelling of its entry is rejected as a duplicate first
     bad = copy.deepcopy(payload)
@@ -110,6 +131,41 @@ def test_claimed_metrics_are_rescored(bench, payload, tmp_path):
 def test_duplicate_evaluation_is_rejected(board, bench, payload):
     verdict = actions.validate(_submission(payload, name="Renamed"), boards_dir=board, bench=bench)
     assert {p.code for p in verdict.problems} == {"duplicate-entry"}
+    # the same runs with a seed fewer were accepted as a new entry (the board showed two identical rows)
+    fewer = copy.deepcopy(payload)
+    _two_seeds(fewer)
+    fewer["seeds"] = [0, 1, 2]   # only the seed count check stands in the way otherwise: drop it from view
+    verdict = actions.validate(_submission(fewer, name="Fewer", version="2"), boards_dir=board, bench=bench)
+    assert any("every run is one of 'mean-rank--1'" in p.message for p in verdict.problems), verdict.problems
+
+
+def test_a_predictor_fitted_for_a_held_out_task_cannot_read_it(bench, monkeypatch):
+    # a predictor whose fit kept the benchmark and read the held-out task's scores reached Spearman
+    # 1.000 at every K and was accepted at the top of the board
+    from nasbench_meta.benchmark import HiddenTaskError
+    from nasbench_meta.predictors import Predictor, registry
+
+    monkeypatch.setattr(registry, "PREDICTORS", dict(registry.PREDICTORS))   # registered for this test only
+
+    class Cheat(Predictor):
+        name, meta, scale = "cheat", True, "rank"
+
+        def _fit(self, bench, tasks, *, split, seed):
+            self._scores = bench.scores(next(t for t in bench.tasks if t not in tasks and t != "proteins"),
+                                        split=split, seeds="mean")
+
+        def _predict(self, rows, support_rows, support_scores):
+            return np.nan_to_num(self._scores[rows])
+
+    with pytest.raises(HiddenTaskError, match="cora's results are hidden here"):
+        evaluation.evaluate(bench, Cheat, holdouts=["cora"], shots=[0], seeds=[0], fit_seed=0, progress=False)
+
+
+def test_a_verdict_with_skipped_shots_prints(bench):
+    # format_verdict crashed on the null Spearman of a K the predictor skips (after accepting)
+    summary = {"holdouts": {"cora": {"0": {"spearman": [None, None]}, "10": {"spearman": [0.5, 0.7]}}}}
+    verdict = actions.Verdict(board="predictors", benchmark="nas-bench-graph", entry_id="x--1", summary=summary)
+    assert format_verdict(verdict)[1].split() == ["cora", "K=0:", "Spearman", "-", "K=10:", "Spearman", "0.600"]
 
 
 def test_claimed_config_must_be_the_recorded_one(bench, payload, tmp_path):

@@ -154,7 +154,7 @@ def test_clear_errors(bench, tmp_path):
     p.fit(bench, [], split="valid", seed=0)
     with pytest.raises(ValueError, match="needs at least 2 of them, got 0") as err:
         p.predict(bench.keys[:3], support_keys=[], support_scores=[])
-    suggested = str(err.value).split("works from K = 0 (")[1].rstrip(")").split(", ")
+    suggested = str(err.value).split("needs at most that many (")[1].rstrip(")").split(", ")
     assert "gp-meta" in suggested and not {"xgb", "xgb-src", "rf", "gin"} & set(suggested)  # each one works at K = 0
     mean_rank = fitted("mean-rank", bench)
     with pytest.raises(UnknownArchitectureError, match="not canonical keys"):

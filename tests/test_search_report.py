@@ -222,3 +222,9 @@ def test_a_label_holding_an_architecture_keeps_the_markdown_table_whole(short: d
     text = markdown(collect([short, other]), [10])
     header = next(line for line in text.splitlines() if line.startswith("| task |"))
     assert header.count(" | ") == 2 and "0,0,1,2\\|gat" in header   # two method columns, | escaped
+
+
+def test_summary_refuses_a_budget_the_results_do_not_reach(short: dict) -> None:
+    # it returned an empty DataFrame where critical_difference raised
+    with pytest.raises(ValueError, match="outside what the results reach"):
+        summary(collect([short]), [11])

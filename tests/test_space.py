@@ -180,3 +180,10 @@ def test_sampling_needs_a_generator_not_a_seed():
     with pytest.raises(TypeError, match=r"np.random.default_rng\(seed\)"):
         space.sample(0, 2)
     assert len(set(space.sample(np.random.default_rng(0), 5).tolist())) == 5
+
+
+def test_mutate_says_when_a_seed_is_passed_for_the_generator():
+    # space.mutate(key, 0) raised "'int' object has no attribute 'choice'"; sample already said this
+    space = NasBenchGraphSpace()
+    with pytest.raises(TypeError, match="rng must be a numpy Generator"):
+        space.mutate(30141, 0)

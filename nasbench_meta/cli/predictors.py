@@ -118,7 +118,7 @@ def _train(args: argparse.Namespace) -> int:
     with open_benchmark(args.benchmark, args.root) as bench:
         sources = (source_tasks_for(bench, args.holdout) if args.holdout
                    else [t.strip() for t in args.sources.split(",") if t.strip()])   # "cora, pubmed" too
-        predictor.fit(bench, sources, split=args.split, seed=args.seed)
+        predictor.fit(bench.hiding(args.holdout) if args.holdout else bench, sources, split=args.split, seed=args.seed)
     path = predictor.save(args.out)
     info = {"path": str(path), "predictor": predictor.name, "version": predictor.version,
             "config": predictor.config, **predictor.fit_info}

@@ -170,9 +170,14 @@ def format_verdict(verdict: Verdict) -> list[str]:
         lines.append(f"  {task:<10} {len(t['seeds'])} seeds, budget {t['budget']}, "
                      f"test of chosen arch @{max(map(int, t['at_budget']))} {sum(test) / len(test):.4f}")
     for task, h in summary.get("holdouts", {}).items():
-        lines.append(f"  {task:<10} " + "  ".join(f"K={k}: Spearman {sum(v['spearman']) / len(v['spearman']):.3f}"
-                                             for k, v in h.items()))
+        lines.append(f"  {task:<10} " + "  ".join(f"K={k}: Spearman {_mean_text(v['spearman'])}" for k, v in h.items()))
     return lines
+
+
+def _mean_text(values: Sequence["float | None"]) -> str:
+    """Mean of a K's per-seed values, "-" for a K the predictor skips (its values are null)."""
+    scored = [v for v in values if v is not None]
+    return f"{sum(scored) / len(scored):.3f}" if scored else "-"
 
 
 __all__: Sequence[str] = ("validate", "submit", "render_all", "check_all", "demo_stage", "format_verdict")

@@ -287,6 +287,16 @@ def measurement_hash(doc: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(measured)).hexdigest()
 
 
+def measured_run_set(doc: dict[str, Any]) -> "frozenset[bytes]":
+    """Each run's measurement (as ``measurement_hash`` reads it) on its own, so that an entry made of
+    some of another entry's runs (fewer seeds of the same runs) is found as well."""
+    found = set()
+    for result in doc.get("results", []):
+        runs = _measured_runs(result)
+        found.update(canonical_json(run) for run in (runs if isinstance(runs, list) else [runs]))
+    return frozenset(found)
+
+
 def _measured_runs(result: Any) -> Any:
     if not isinstance(result, dict) or not isinstance(result.get("runs"), list):
         return result  # malformed: hashed whole (verification rejects it anyway)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nasbench_meta.atomic import atomic_write
-from nasbench_meta.leaderboard.schema import Problem, content_hash, entry_id, measurement_hash
+from nasbench_meta.leaderboard.schema import Problem, content_hash, entry_id, measured_run_set, measurement_hash
 from nasbench_meta.paths import data_root, source_checkout
 
 ENTRY_FORMAT = "nasbench-meta leaderboard entry"
@@ -96,12 +96,16 @@ class BoardStore:
         """A submission is a duplicate if its results or its (method name, version) are on the board."""
         problems = []
         digest, measured, eid = content_hash(submission), measurement_hash(submission), entry_id(submission)
+        runs = measured_run_set(submission)
         for entry in self.entries():
             if entry.verification.get("content_sha256") == digest:
                 problems.append(Problem("duplicate-entry", f"the same results are already on the board as {entry.id!r}"))
             elif measurement_hash(entry.submission) == measured:
                 problems.append(Problem("duplicate-entry", f"the same runs (queried architectures or predictions) "
                                         f"are already on the board as {entry.id!r}; only metadata differs"))
+            elif runs and runs <= measured_run_set(entry.submission):
+                problems.append(Problem("duplicate-entry", f"every run is one of {entry.id!r}'s, already on the board "
+                                        "(fewer seeds of the same runs are not new results)"))
             if entry.id == eid:
                 problems.append(Problem("duplicate-entry",
                                         f"{entry.method['name']} {entry.method['version']} is already on the board; "

@@ -281,6 +281,41 @@ def _predictor_board_rules(payload: dict[str, Any], bench: "Benchmark") -> list[
     absent = [w for w in ((t, k, s) for t in required for k in PREDICTOR_SHOTS for s in seeds) if w not in runs]
     if absent and not problems:
         problems.append(Problem("missing-runs", f"{len(absent)} (holdout, K, seed) runs are missing, e.g. {absent[:3]}"))
+    return problems + _skipped_problems(payload, runs) + _protocol_problems(payload, bench)
+
+
+def _skipped_problems(payload: dict[str, Any], runs: dict[tuple, dict]) -> list[Problem]:
+    """A run is skipped only for a K below the smallest the predictor adapts from, and then every run
+    of that K is: a hand-marked "skipped" hid a run's scores from the board (and its rank tests)."""
+    skipped = {where[1] for where, run in runs.items() if "metrics" not in run}
+    scored = {where[1] for where, run in runs.items() if "metrics" in run}
+    least = payload.get("predictor", {}).get("min_support")
+    if least is None:   # evaluations written before it was recorded: a built-in's own, else what the runs show
+        from nasbench_meta.predictors.registry import is_built_in, predictor_class
+
+        name = payload.get("predictor", {}).get("name")
+        least = predictor_class(name).min_support if isinstance(name, str) and is_built_in(name) else min(scored, default=0)
+    wrong = sorted((skipped & scored) | {k for k in skipped if k >= least} | {k for k in scored if k < least})
+    if not wrong:
+        return []
+    return [Problem("invalid-results", f"runs at K = {', '.join(map(str, wrong))} are skipped or scored against the "
+                    f"predictor's smallest K ({least}): a run is skipped exactly when K is below it")]
+
+
+def _protocol_problems(payload: dict[str, Any], bench: "Benchmark") -> list[Problem]:
+    """The recorded protocol is the board's: fitted and adapted on validation scores, each held-out task's
+    predictor fitted on every other complete task (``evaluate`` records these; an edited file is refused)."""
+    from nasbench_meta.predictors.api import source_tasks_for
+
+    protocol = payload.get("protocol", {})
+    problems = [Problem("wrong-protocol", f"protocol.{field} is {protocol.get(field)!r}; the board takes predictors "
+                        "fitted and adapted on validation scores ('valid')")
+                for field in ("fit_split", "support_split") if protocol.get(field) != PREDICTOR_SPLIT]
+    sources = payload.get("source_tasks", {})
+    for task in payload.get("holdouts", []):
+        if task in bench.tasks and sources.get(task) != source_tasks_for(bench, task):
+            problems.append(Problem("wrong-protocol", f"source_tasks of {task} are {sources.get(task)}; the board "
+                                    f"takes every other complete task: {source_tasks_for(bench, task)}"))
     return problems
 
 

@@ -37,7 +37,8 @@ def fit_for_task(name: "str | type[Predictor]", bench: Benchmark, task: str, *, 
                  config: "dict[str, Any] | None" = None) -> Predictor:
     """A predictor fitted on every complete task except ``task`` (never on the target)."""
     seed = check_seed(seed)
-    return get_predictor(name, **(config or {})).fit(bench, source_tasks_for(bench, task), split=split, seed=seed)
+    return get_predictor(name, **(config or {})).fit(bench.hiding(task), source_tasks_for(bench, task), split=split,
+                                                     seed=seed)   # the target's results unreadable to the fit
 
 
 def learnt_from(meta: bool, fit_info: "dict[str, Any] | None", task: str) -> bool:

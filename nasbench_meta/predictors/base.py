@@ -221,8 +221,8 @@ class Predictor(ABC):
         if len(support_rows) < self.min_support:
             raise ValueError(
                 f"{self.name} fits a model to the target's measured support architectures and needs at least "
-                f"{self.min_support} of them, got {len(support_rows)}; for fewer use a predictor that works from "
-                f"K = {len(support_rows)} ({', '.join(_names_from(len(support_rows)))})")
+                f"{self.min_support} of them, got {len(support_rows)}; with K = {len(support_rows)}, use a predictor "
+                f"that needs at most that many ({', '.join(_names_from(len(support_rows)))})")
         return rows, support_rows, support_scores
 
     def _rows(self, keys: Any, what: str) -> np.ndarray:

@@ -107,11 +107,20 @@ def _config_hash(cls: type, config: dict, bench: Benchmark, fit_seed: int) -> st
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def _identity(cls: type, config: dict[str, Any]) -> dict[str, Any]:
+    """What an evaluation records of its predictor: name, version, config, the smallest K it adapts
+    from (the board checks skipped runs against it) and, for a class of the user's own, a digest of
+    its source file (as search results record ``method.code``)."""
+    found = {"name": cls.name, "version": cls.version, "config": config, "min_support": int(cls.min_support)}
+    code = code_digest(cls)
+    return {**found, "code": code} if code else found
+
+
 def _run_holdout(name: str, config: dict, bench: Benchmark, task: str, shots: list[int], seeds: list[int],
                  fit_seed: int, store_predictions: bool, bar: "tqdm") -> dict[str, Any]:
     predictor = get_predictor(name, **config)
     sources = source_tasks_for(bench, task)
-    predictor.fit(bench, sources, split="valid", seed=fit_seed)
+    predictor.fit(bench.hiding(task), sources, split="valid", seed=fit_seed)   # its results unreadable to fit
     valid = bench.scores(task, split="valid", seeds="mean")
     runs = []
     for k in shots:
@@ -133,14 +142,15 @@ def _run_holdout(name: str, config: dict, bench: Benchmark, task: str, shots: li
     return {"source_tasks": sources, "fit_info": predictor.fit_info, "runs": runs}
 
 
-def evaluate(bench: Benchmark, name: str, *, holdouts: "Sequence[str] | str", shots: Sequence[int], seeds: Sequence[int],
+def evaluate(bench: Benchmark, name: "str | type", *, holdouts: "Sequence[str] | str", shots: Sequence[int], seeds: Sequence[int],
              fit_seed: int, config: "dict[str, Any] | None" = None, cache_dir: "str | os.PathLike[str] | None" = None,
              store_predictions: bool = True, progress: bool = True) -> Evaluation:
     """Leave-one-task-out evaluation of one predictor.
 
     With ``cache_dir``, each finished held-out task is written there at once and reused by a
     rerun with the same predictor, config, benchmark and fit seed (an interrupted run resumes).
-    ``name`` may also be a user's class (``file.py:Class``); results are filed under its ``name``.
+    ``name`` may also be a user's class (``file.py:Class``, or the class itself); results are filed
+    under its ``name``.
     """
     cls = predictor_class(name)
     name = cls.name
@@ -162,7 +172,7 @@ def evaluate(bench: Benchmark, name: str, *, holdouts: "Sequence[str] | str", sh
             per_task[task] = cached
     payload = {
         "schema_version": SCHEMA_VERSION, "kind": KIND, "nasbench_meta_version": __version__,
-        "predictor": {"name": name, "version": predictor_class(name).version, "config": config},
+        "predictor": _identity(predictor_class(name), config),
         "benchmark": {"name": bench.name, "space": bench.space.name,
                       "created_utc": bench.attrs.get("created_utc"), "num_architectures": int(len(bench.keys))},
         "protocol": {"fit_split": "valid", "support_split": "valid", "fit_seed": fit_seed,

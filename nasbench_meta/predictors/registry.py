@@ -32,9 +32,17 @@ def is_built_in(name: str) -> bool:
     return cls is not None and is_ours(cls)
 
 
-def predictor_class(name: str) -> type[Predictor]:
-    """A registered predictor by name, or a user's class by ``module:Class`` / ``file.py:Class``."""
+def predictor_class(name: "str | type[Predictor]") -> type[Predictor]:
+    """A registered predictor by name, or a user's class by ``module:Class`` / ``file.py:Class``, or
+    the class itself (registered under its ``name``, as a spec's class is)."""
     _load_all()
+    if isinstance(name, type):
+        if not issubclass(name, Predictor):
+            raise TypeError(f"{name.__name__} is not a Predictor subclass")
+        check_declaration(name)
+        if PREDICTORS.get(name.name, name) is not name:
+            raise LookupError(f"{name.__name__} is named {name.name!r}, which another predictor already uses; rename it")
+        return register(name)
     if name in PREDICTORS:
         return PREDICTORS[name]
     if ":" not in name:

@@ -227,7 +227,9 @@ def mean_se(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def summary(table: dict, budgets: Sequence[int], kind: str = "regret_test") -> pd.DataFrame:
-    """One row per (task, method, budget): mean and SE of the regret, seeds."""
+    """One row per (task, method, budget): mean and SE of the regret, seeds (a budget no results file
+    reaches is an error, not an empty frame)."""
+    check_budgets(table, budgets)
     rows = []
     for task, methods in table.items():
         for label, res in methods.items():

@@ -30,6 +30,11 @@ def as_keys(keys: Any, what: str = "keys") -> np.ndarray:
     return values.astype(np.int64)
 
 
+def _check_rng(rng: Any) -> None:
+    if not isinstance(rng, np.random.Generator):   # a seed passed where the generator goes
+        raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(seed), got {rng!r}")
+
+
 class SearchSpace(ABC):
     """A finite space of architectures identified by integer table keys."""
 
@@ -84,10 +89,10 @@ class SearchSpace(ABC):
 
     def sample(self, rng: np.random.Generator, n: int, replace: bool = False) -> np.ndarray:
         """Uniform sample of ``n`` canonical keys."""
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy Generator, e.g. np.random.default_rng(seed), got {rng!r}")
+        _check_rng(rng)
         return rng.choice(self.keys(), size=n, replace=replace)
 
     def mutate(self, key: int, rng: np.random.Generator) -> int:
         """A uniformly chosen neighbour at edit distance one."""
+        _check_rng(rng)
         return int(rng.choice(self.neighbours(key)))
