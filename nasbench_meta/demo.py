@@ -60,7 +60,8 @@ def stage_dataset(config: DemoConfig) -> Benchmark:
 def stage_predictors(bench: Benchmark, config: DemoConfig) -> dict[str, Any]:
     from nasbench_meta.predictors import demo_stage
 
-    _banner(2, f"predictor meta-trained without {config.holdout}: zero- and {config.shots}-shot predictions")
+    _banner(2, f"predictor fitted without {config.holdout}: zero- and {config.shots}-shot predictions "
+               f"(seed {config.seed}: the fit and the support draw)")
     return demo_stage(bench, holdout=config.holdout, predictor=config.predictor,
                       shots=(0, config.shots), seed=config.seed, top=5)
 
@@ -86,7 +87,7 @@ def stage_search(bench: Benchmark, config: DemoConfig, model: Any) -> dict[str, 
     fitted without the held-out task), so the search starts from the predictions shown there."""
     from nasbench_meta.search.demo import search_demo
 
-    _banner(4, f"NAS methods on {config.holdout}: {config.search_budget} queries, {config.search_seeds} seeds"
+    _banner(4, f"NAS methods on {config.holdout}: {config.search_budget} queries, seeds 0-{config.search_seeds - 1}"
                f" (meta warm-started by {model.name})")
     predictor_file = model.save(config.out_dir / "search" / f"{model.name}-without-{config.holdout}.npz")
     return search_demo(bench, config.out_dir / "search", task=config.holdout, methods=config.search_methods,
@@ -118,6 +119,8 @@ def check_config(config: DemoConfig) -> None:
     check_seed_list(config.train_seeds)
     if isinstance(config.shots, bool) or not isinstance(config.shots, int) or config.shots < 0:
         raise ValueError(f"shots must be a whole number of measured architectures >= 0, got {config.shots!r}")
+    if not str(config.out_dir) or str(config.out_dir) == ".":   # "" wrote search/ and leaderboards/ right here
+        raise ValueError("--out-dir is empty; give a folder for the demo's plots and tables, e.g. demo-output")
     if Path(config.out_dir).exists() and not Path(config.out_dir).is_dir():
         raise ValueError(f"--out-dir {config.out_dir} is a file; give a folder for the demo's plots and tables")
     if config.data_root is not None and not Path(config.data_root).is_dir():   # given on purpose: no silent skip

@@ -34,8 +34,10 @@ def bench(bench_root: Path) -> Benchmark:
 
 @pytest.fixture(scope="session")
 def planetoid_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Writable Planetoid root: a copy of ../shared/data/planetoid, else empty (PyG downloads)."""
+    """Writable Planetoid root: a copy of $NASBENCH_META_DATA or of ../shared/data/planetoid, else
+    empty (PyG downloads)."""
     root = tmp_path_factory.mktemp("planetoid")
-    if SHARED_PLANETOID.exists():
-        shutil.copytree(SHARED_PLANETOID, root, dirs_exist_ok=True)
+    given = Path(os.environ.get("NASBENCH_META_DATA") or SHARED_PLANETOID).expanduser()
+    if given.is_dir():
+        shutil.copytree(given, root, dirs_exist_ok=True)
     return root

@@ -419,3 +419,15 @@ def test_workers_must_be_positive(capsys) -> None:
         main(["search", "run", "--method", "rs", "--task", "cora", "--budget", "5", "--seeds", "1", "--out", "x.json",
               "--workers", "0"])
     assert "--workers: must be at least 1" in capsys.readouterr().err
+
+
+def test_json_output_stays_json_when_meta_fits_its_predictor(bench_root: Path, tmp_path: Path, capsys) -> None:
+    # "meta-training weighted-rank on ..." went to stdout ahead of the JSON on a first run
+    import shutil
+
+    home = tmp_path / "home"   # the benchmark without a cached predictor: meta fits one
+    shutil.copytree(bench_root / "benchmarks", home / "benchmarks")
+    assert main(["search", "run", "--method", "meta", "--task", "cora", "--budget", "5", "--seeds", "1", "--json",
+                 "--out", str(tmp_path / "m.json"), "--root", str(home)]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)[0]["method"] == "meta" and "fitting weighted-rank on" in err

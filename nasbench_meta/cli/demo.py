@@ -17,8 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the leaderboards. Every default below is printed with the results.")
     add_root(parser)
     parser.add_argument("--holdout", default=defaults.holdout, help="task held out from meta-training (default: %(default)s)")
-    parser.add_argument("--seed", type=seed_int, default=defaults.seed, help="seed of every random choice (default: %(default)s)")
-    parser.add_argument("--predictor", default=defaults.predictor, help="meta-trained predictor (default: %(default)s)")
+    parser.add_argument("--seed", type=seed_int, default=defaults.seed, help="seed of the predictor's fit and of the support draw (default: %(default)s)")
+    parser.add_argument("--predictor", default=defaults.predictor, help="predictor fitted on every other task, one that predicts from K = 0 (default: %(default)s)")
     parser.add_argument("--shots", type=int, default=defaults.shots,
                         help="measured held-out architectures for the few-shot prediction (default: %(default)s)")
     parser.add_argument("--train-seeds", type=seed_int, nargs="+", default=list(defaults.train_seeds),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,8 +61,8 @@ class MetaWarmStart(Method):
         digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
         path = Path(cache_dir) / f"{bench.name}-{predictor.name}-for-{task}-seed{config['predictor_seed']}-{digest}.npz"
         if not path.exists():
-            print(f"meta-training {predictor.name} on {', '.join(sources)} for target {task} "
-                  f"(seed {config['predictor_seed']}); cached at {path}", flush=True)
+            print(f"fitting {predictor.name} on {', '.join(sources)} for target {task} "   # stderr: not into --json
+                  f"(seed {config['predictor_seed']}); cached at {path}", file=sys.stderr, flush=True)
             predictor.fit(bench, sources, split="valid", seed=int(config["predictor_seed"]))
             predictor.save(path)
         return {"source_tasks": sources, "predictor_file": str(path)}
