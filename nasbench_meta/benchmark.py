@@ -186,8 +186,9 @@ class Benchmark:
         # before the cache, which the view shares with the benchmark; coverage (num_seeds: which
         # architectures the task holds) is what the search's candidates show anyway
         if task in self._hidden and name != "num_seeds":
-            raise HiddenTaskError(f"{task}'s results are hidden here: a NAS method prepares its search of {task} "
-                                  f"from the other tasks only, and sees {task} through the search's oracle")
+            raise HiddenTaskError(f"{task}'s results are hidden here: code preparing for target {task} (a NAS "
+                                  f"method's prepare, a predictor's fit) learns from the other tasks only; a search "
+                                  f"sees {task} through its oracle, a predictor through its support set")
         cache_key = (task, name)
         if cache_key not in self._arrays:
             self._check_metric(self._check_task(task), name)

@@ -120,7 +120,8 @@ def check_config(config: DemoConfig) -> None:
     if isinstance(config.shots, bool) or not isinstance(config.shots, int) or config.shots < 0:
         raise ValueError(f"shots must be a whole number of measured architectures >= 0, got {config.shots!r}")
     if not str(config.out_dir) or str(config.out_dir) == ".":   # "" wrote search/ and leaderboards/ right here
-        raise ValueError("--out-dir is empty; give a folder for the demo's plots and tables, e.g. demo-output")
+        raise ValueError("--out-dir is empty or '.'; give a folder of the demo's own for its plots and tables, "
+                         "e.g. demo-output")
     if Path(config.out_dir).exists() and not Path(config.out_dir).is_dir():
         raise ValueError(f"--out-dir {config.out_dir} is a file; give a folder for the demo's plots and tables")
     if config.data_root is not None and not Path(config.data_root).is_dir():   # given on purpose: no silent skip

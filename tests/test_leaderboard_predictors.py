@@ -209,3 +209,33 @@ def test_board_says_which_predictor_gaps_are_significant() -> None:
     assert zero.friedman_p > 0.05                        # zero-shot: no predictor shown to beat the mean rank
     assert full.friedman_p < 0.001 and full.differ("Deep-kernel GP meta-predictor 2", "Mean rank 1")
     assert "Are the rank differences significant?" in (store.dir / "README.md").read_text()
+
+
+def _min_support(value, skip_k0=True):
+    def mutate(p):
+        p["predictor"]["min_support"] = value
+        if skip_k0:
+            _skip(p)
+    return mutate
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (_min_support(20), "predictor.min_support is 20; mean-rank adapts from K = 0"),   # a built-in's is known
+    (_min_support(True, skip_k0=False), "predictor.min_support is True"),
+    (lambda p: _skip(p, p["holdouts"]), "every run is skipped"),
+], ids=["raised", "bool", "all-skipped"])
+def test_a_hand_raised_smallest_k_does_not_excuse_skipped_runs(mutate, message, bench, payload, tmp_path):
+    bad = copy.deepcopy(payload)
+    mutate(bad)
+    verdict = actions.validate(_submission(bad, name="Raised"), boards_dir=tmp_path, bench=bench)
+    assert any(message in p.message for p in verdict.problems), verdict.problems
+
+
+def test_skipped_runs_below_a_users_smallest_k_are_accepted(bench, payload, tmp_path):
+    # a user's predictor that adapts from K = 10 skips its K = 0 runs, as evaluate records them
+    ok = copy.deepcopy(payload)
+    ok["predictor"] = {**ok["predictor"], "name": "my-transfer", "min_support": 10}
+    _skip(ok)
+    assert payload["predictor"]["min_support"] == 0 and "code" not in payload["predictor"]   # what evaluate records
+    verdict = actions.validate(_submission(ok, name="Mine"), boards_dir=tmp_path, bench=bench)
+    assert verdict.accepted, verdict.problems

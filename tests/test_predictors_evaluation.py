@@ -418,3 +418,23 @@ def test_save_into_a_folder_or_home_path(bench, tmp_path, monkeypatch):
     assert fitted.save("~/p.npz") == tmp_path / "p.npz" and (tmp_path / "p.npz").is_file()
     with pytest.raises(IsADirectoryError, match="is a folder; save the predictor to a file path"):
         fitted.save(tmp_path)
+
+
+def test_a_class_edited_and_run_again_in_a_notebook_replaces_itself(monkeypatch):
+    # its second definition was refused: "named 'near', which another predictor already uses"
+    from nasbench_meta.predictors import Predictor
+
+    monkeypatch.setattr(registry, "PREDICTORS", dict(registry.PREDICTORS))
+
+    def define(offset):
+        class Near(Predictor):
+            name = "near"
+
+            def _predict(self, rows, support_rows, support_scores):
+                return rows + offset
+        return Near
+
+    first, second = define(0), define(1)
+    assert registry.predictor_class(first) is first and registry.predictor_class(second) is second
+    with pytest.raises(LookupError, match="named 'xgb', which another predictor already uses"):
+        registry.predictor_class(type("Xgb", (first,), {"name": "xgb"}))

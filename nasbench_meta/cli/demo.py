@@ -12,11 +12,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     defaults = DemoConfig()
     parser = subparsers.add_parser(
         "demo", help="run the main job end to end on built-in defaults",
-        description="Builds the benchmark if missing, meta-trains a predictor without the held-out task, "
+        description="Builds the benchmark if missing, fits a predictor without the held-out task, "
                     "trains its predicted-best architecture for real, compares NAS methods and renders "
                     "the leaderboards. Every default below is printed with the results.")
     add_root(parser)
-    parser.add_argument("--holdout", default=defaults.holdout, help="task held out from meta-training (default: %(default)s)")
+    parser.add_argument("--holdout", default=defaults.holdout, help="task held out from the predictor's fit (default: %(default)s)")
     parser.add_argument("--seed", type=seed_int, default=defaults.seed, help="seed of the predictor's fit and of the support draw (default: %(default)s)")
     parser.add_argument("--predictor", default=defaults.predictor, help="predictor fitted on every other task, one that predicts from K = 0 (default: %(default)s)")
     parser.add_argument("--shots", type=int, default=defaults.shots,

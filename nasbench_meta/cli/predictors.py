@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_list)
 
     p = sub.add_parser("train", help="fit a predictor on source tasks and save it",
-                       description="Meta-trains on every complete task except --holdout (or on --sources).")
+                       description="Fits on every complete task except --holdout (or on --sources); a single-task predictor records the space only.")
     p.add_argument("--predictor", required=True, help=_NAME_HELP)
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--holdout", help="target task: train on every other complete task")

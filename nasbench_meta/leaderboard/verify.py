@@ -287,19 +287,32 @@ def _predictor_board_rules(payload: dict[str, Any], bench: "Benchmark") -> list[
 def _skipped_problems(payload: dict[str, Any], runs: dict[tuple, dict]) -> list[Problem]:
     """A run is skipped only for a K below the smallest the predictor adapts from, and then every run
     of that K is: a hand-marked "skipped" hid a run's scores from the board (and its rank tests)."""
+    from nasbench_meta.predictors.registry import is_built_in, predictor_class
+
     skipped = {where[1] for where, run in runs.items() if "metrics" not in run}
     scored = {where[1] for where, run in runs.items() if "metrics" in run}
-    least = payload.get("predictor", {}).get("min_support")
-    if least is None:   # evaluations written before it was recorded: a built-in's own, else what the runs show
-        from nasbench_meta.predictors.registry import is_built_in, predictor_class
-
-        name = payload.get("predictor", {}).get("name")
-        least = predictor_class(name).min_support if isinstance(name, str) and is_built_in(name) else min(scored, default=0)
-    wrong = sorted((skipped & scored) | {k for k in skipped if k >= least} | {k for k in scored if k < least})
-    if not wrong:
-        return []
-    return [Problem("invalid-results", f"runs at K = {', '.join(map(str, wrong))} are skipped or scored against the "
-                    f"predictor's smallest K ({least}): a run is skipped exactly when K is below it")]
+    if not scored:
+        return [Problem("invalid-results", "every run is skipped: the board ranks predictors on scored runs")]
+    name, least = payload.get("predictor", {}).get("name"), payload.get("predictor", {}).get("min_support")
+    if isinstance(name, str) and is_built_in(name):   # known here: a file cannot claim another value
+        if least not in (None, predictor_class(name).min_support):
+            return [Problem("invalid-results", f"predictor.min_support is {least!r}; {name} adapts from K = "
+                            f"{predictor_class(name).min_support}")]
+        least = predictor_class(name).min_support
+    elif least is None:   # a user's class, evaluated before it was recorded: what the runs show
+        least = min(scored)
+    elif isinstance(least, bool) or not isinstance(least, int) or least < 0:
+        return [Problem("invalid-results", f"predictor.min_support must be a whole number >= 0, got {least!r}")]
+    early = sorted(skipped & ({k for k in skipped if k >= least} | scored))
+    late = sorted(k for k in scored if k < least)
+    problems = []
+    if early:
+        problems.append(Problem("invalid-results", f"runs at K = {', '.join(map(str, early))} are skipped although the "
+                                f"predictor adapts from K = {least}: runs are skipped only below it"))
+    if late:
+        problems.append(Problem("invalid-results", f"runs at K = {', '.join(map(str, late))} are scored below the "
+                                f"predictor's smallest K ({least})"))
+    return problems
 
 
 def _protocol_problems(payload: dict[str, Any], bench: "Benchmark") -> list[Problem]:

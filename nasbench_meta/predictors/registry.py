@@ -40,7 +40,9 @@ def predictor_class(name: "str | type[Predictor]") -> type[Predictor]:
         if not issubclass(name, Predictor):
             raise TypeError(f"{name.__name__} is not a Predictor subclass")
         check_declaration(name)
-        if PREDICTORS.get(name.name, name) is not name:
+        known = PREDICTORS.get(name.name, name)
+        redefined = not is_ours(known) and (known.__module__, known.__qualname__) == (name.__module__, name.__qualname__)
+        if known is not name and not redefined:   # a class edited and run again in a notebook replaces itself
             raise LookupError(f"{name.__name__} is named {name.name!r}, which another predictor already uses; rename it")
         return register(name)
     if name in PREDICTORS:
