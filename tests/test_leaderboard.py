@@ -408,6 +408,10 @@ def test_demo_stage_renders_touched_boards_without_writing_them(tmp_path, board,
     assert "Demo run" in (tmp_path / "demo" / "leaderboards" / "nas-bench-graph" / "nas" / "README.md").read_text()
     assert "nas-bench-graph/nas: 2 entries" in capsys.readouterr().out
     assert _snapshot(board) == before
+    short = copy.deepcopy(rs2_results)[:2]   # two tasks of eight: rejected, said in one line with its codes
+    actions.demo_stage([_submission(short, name="Short")], out_dir=tmp_path / "demo2", boards_dir=board, bench=bench)
+    line = next(x for x in capsys.readouterr().out.splitlines() if "not shown on" in x)
+    assert "Short: not shown on nas-bench-graph/nas (missing-task)" in line
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

@@ -140,8 +140,10 @@ def demo_stage(submissions: Iterable["PathLike | dict[str, Any]"] = (), *, out_d
         verdict = validate(doc, boards_dir=boards_dir, root=root, bench=bench)
         key = (verdict.benchmark, verdict.board)
         if not verdict.accepted:
-            print(f"    {doc.get('method', {}).get('name')}: not shown on {key[0]}/{key[1]}: "
-                  + "; ".join(str(p) for p in verdict.problems))
+            # one line: the board's reasons at length made a wall of text of the demo's last stage
+            codes = ", ".join(dict.fromkeys(p.code for p in verdict.problems))
+            print(f"    {doc.get('method', {}).get('name')}: not shown on {key[0]}/{key[1]} ({codes}); "
+                  f"{verdict.problems[0]}")
             continue
         boards.setdefault(key, []).append(verdict.entry(doc, _bench(key[0], root, bench)))
     if not boards:
