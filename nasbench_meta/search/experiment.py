@@ -25,7 +25,7 @@ from nasbench_meta.plugins import class_spec, code_digest
 from nasbench_meta.search import results as results_io
 from nasbench_meta.search.api import Method, portable_config, portable_spec
 from nasbench_meta.search.registry import make_method, method_class
-from nasbench_meta.search.runner import MethodError, check_batch_size, check_budget, run_search
+from nasbench_meta.search.runner import check_batch_size, check_budget, exits_as_errors, run_search
 from nasbench_meta.seeds import check_seed, check_seed_list
 from nasbench_meta.workers import exit_with_parent, ignore_ctrl_c_on
 
@@ -72,11 +72,8 @@ def run_seeds(bench: "Benchmark", task: str, method: "str | type[Method]", *, se
     cls = method if isinstance(method, type) else method_class(spec)
     cache_dir = Path(cache_dir) if cache_dir else data_root() / "cache" / "search"
     make_method(cls, config).metadata(spec)  # unknown options and values fail here, before any (slow) preparation
-    try:
+    with exits_as_errors(f"{cls.__name__}.prepare"):
         prepared = cls.prepare(bench.hiding(task), task, dict(config or {}), cache_dir=cache_dir)
-    except SystemExit as exc:   # else sys.exit(0) here ends the command "successfully", writing nothing
-        raise MethodError(f"{cls.__name__}.prepare called sys.exit({exc.code!r}); a method reports a problem by "
-                          "raising an exception").with_traceback(exc.__traceback__) from None
     config = {**(config or {}), **prepared}
     metadata = make_method(cls, config).metadata(spec)
     if prepared:   # options prepare set for this task (not the user's): reports keep them out of its identity

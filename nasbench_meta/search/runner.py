@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -92,11 +92,8 @@ def run_search(method: "Method | type[Method] | str", bench: "Benchmark", task: 
     # methods draw from their generator only, and saving numpy's global state costs 40 us a run)
     with global_random_streams(seed) if not is_ours(type(method)) else nullcontext():
         try:
-            try:
+            with exits_as_errors(_label(method)):
                 traj, method_s = _drive(method, oracle, problem, seed, budget, batch_size, cost_budget, max_stall)
-            except SystemExit as exc:   # else sys.exit(0) in a method ends the command "successfully", writing nothing
-                raise MethodError(f"{_label(method)} called sys.exit({exc.code!r}); a method reports a problem by "
-                                  "raising an exception").with_traceback(exc.__traceback__) from None
         except Exception as exc:
             if hasattr(exc, "add_note"):   # Python 3.11+: shown under the traceback
                 exc.add_note(f"(in seed {seed} of {_label(method)} on {task}, after {oracle.num_queries} queries)")
@@ -105,6 +102,17 @@ def run_search(method: "Method | type[Method] | str", bench: "Benchmark", task: 
     return {"seed": int(seed), "trajectory": traj.to_dict(), "num_queries": oracle.num_queries,
             "total_cost": oracle.total_cost, "scores": scores,
             "timing": {"wall_s": time.perf_counter() - start, "method_s": method_s}}
+
+
+@contextmanager
+def exits_as_errors(who: str) -> Iterator[None]:
+    """``sys.exit()`` in a method's code as a MethodError (with its traceback): otherwise ``exit(0)``
+    ends the command "successfully", having printed and written nothing."""
+    try:
+        yield
+    except SystemExit as exc:
+        raise MethodError(f"{who} called sys.exit({exc.code!r}); a method reports a problem by raising an "
+                          "exception").with_traceback(exc.__traceback__) from None
 
 
 def _drive(method: Method, oracle: Any, problem: SearchProblem, seed: int, budget: int, batch_size: int,
