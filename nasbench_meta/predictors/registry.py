@@ -40,11 +40,7 @@ def predictor_class(name: "str | type[Predictor]") -> type[Predictor]:
         if not issubclass(name, Predictor):
             raise TypeError(f"{name.__name__} is not a Predictor subclass")
         check_declaration(name)
-        known = PREDICTORS.get(name.name, name)
-        redefined = not is_ours(known) and (known.__module__, known.__qualname__) == (name.__module__, name.__qualname__)
-        if known is not name and not redefined:   # a class edited and run again in a notebook replaces itself
-            raise LookupError(f"{name.__name__} is named {name.name!r}, which another predictor already uses; rename it")
-        return register(name)
+        return _register_user(name, name.__name__)
     if name in PREDICTORS:
         return PREDICTORS[name]
     if ":" not in name:
@@ -55,8 +51,16 @@ def predictor_class(name: "str | type[Predictor]") -> type[Predictor]:
         check_declaration(cls)
     except TypeError as exc:   # a usage error on the command line, not a crash
         raise LookupError(f"{name}: {exc}") from None
-    if PREDICTORS.get(cls.name, cls) is not cls:
-        raise LookupError(f"{name} is named {cls.name!r}, which another predictor already uses; rename it")
+    return _register_user(cls, name)
+
+
+def _register_user(cls: type[Predictor], label: str) -> type[Predictor]:
+    """Register a user's class under its name, unless another predictor has that name; the same
+    class defined again (edited and run again in a notebook) replaces its earlier definition."""
+    known = PREDICTORS.get(cls.name, cls)
+    redefined = not is_ours(known) and (known.__module__, known.__qualname__) == (cls.__module__, cls.__qualname__)
+    if known is not cls and not redefined:
+        raise LookupError(f"{label} is named {cls.name!r}, which another predictor already uses; rename it")
     return register(cls)
 
 
