@@ -41,3 +41,13 @@ def planetoid_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if given.is_dir():
         shutil.copytree(given, root, dirs_exist_ok=True)
     return root
+
+
+@pytest.fixture
+def private_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Predictors a test registers stay in that test: a copy of the registry with every built-in
+    loaded first (a copy taken before they load would lose them for the tests after)."""
+    from nasbench_meta.predictors import registry
+
+    registry.available_predictors()
+    monkeypatch.setattr(registry, "PREDICTORS", dict(registry.PREDICTORS))

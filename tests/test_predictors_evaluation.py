@@ -182,8 +182,8 @@ class MostSkips(Predictor):
 """
 
 
-def test_a_users_own_predictor_runs_through_the_cli(bench_root, bench, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(registry, "PREDICTORS", dict(registry.PREDICTORS))  # registered for this test only
+def test_a_users_own_predictor_runs_through_the_cli(bench_root, bench, tmp_path, capsys, monkeypatch,
+                                                    private_registry):
     path = tmp_path / "mine.py"
     path.write_text(USER_PREDICTOR)
     out = tmp_path / "ev"
@@ -337,10 +337,9 @@ def test_several_predictors_are_all_checked_before_the_first_fit(bench_root, tmp
     assert "xgb needs at least 2 support architectures" in capsys.readouterr().err
 
 
-def test_errors_in_a_users_predictor_are_reported_as_theirs(bench_root, tmp_path, capsys, monkeypatch):
+def test_errors_in_a_users_predictor_are_reported_as_theirs(bench_root, tmp_path, capsys, private_registry):
     # A class without _predict gave "Can't instantiate abstract class" as a traceback (exit 1); an error
     # raised inside numpy on the user's behalf was placed in numpy/random/_generator.pyx, not their file.
-    monkeypatch.setattr(registry, "PREDICTORS", dict(registry.PREDICTORS))
     path = tmp_path / "mine.py"
     path.write_text(USER_PREDICTOR + """
 
@@ -420,11 +419,10 @@ def test_save_into_a_folder_or_home_path(bench, tmp_path, monkeypatch):
         fitted.save(tmp_path)
 
 
-def test_a_class_edited_and_run_again_in_a_notebook_replaces_itself(monkeypatch):
+def test_a_class_edited_and_run_again_in_a_notebook_replaces_itself(private_registry):
     # its second definition was refused: "named 'near', which another predictor already uses"
     from nasbench_meta.predictors import Predictor
 
-    monkeypatch.setattr(registry, "PREDICTORS", dict(registry.PREDICTORS))
 
     def define(offset):
         class Near(Predictor):
