@@ -279,22 +279,16 @@ def content_hash(doc: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(doc["results"])).hexdigest()
 
 
-def measurement_hash(doc: dict[str, Any]) -> str:
-    """sha256 of what the results measured: per run, the queried keys (NAS) or the support keys and
-    predictions (predictors). Timings, notes or relabelled fields (seeds included: renumbered or
-    permuted seed labels) do not make old runs new."""
-    measured = sorted((_measured_runs(r) for r in doc["results"]), key=repr)
-    return hashlib.sha256(canonical_json(measured)).hexdigest()
-
-
-def measured_run_set(doc: dict[str, Any]) -> "frozenset[bytes]":
-    """Each run's measurement (as ``measurement_hash`` reads it) on its own, so that an entry made of
-    some of another entry's runs (fewer seeds of the same runs) is found as well."""
-    found = set()
+def measured_runs(doc: dict[str, Any]) -> "tuple[bytes, ...]":
+    """What the results measured, one canonical JSON per run (the queried keys for NAS, the support
+    keys and predictions for predictors), sorted. Timings, notes or relabelled fields (seeds
+    included: renumbered or permuted seed labels) do not make old runs new: equal tuples are the
+    same runs, and an entry whose runs are all among another's is some of that entry's runs."""
+    found = []
     for result in doc.get("results", []):
         runs = _measured_runs(result)
-        found.update(canonical_json(run) for run in (runs if isinstance(runs, list) else [runs]))
-    return frozenset(found)
+        found += [canonical_json(run) for run in (runs if isinstance(runs, list) else [runs])]
+    return tuple(sorted(found))
 
 
 def _measured_runs(result: Any) -> Any:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nasbench_meta.atomic import atomic_write
-from nasbench_meta.leaderboard.schema import Problem, content_hash, entry_id, measured_run_set, measurement_hash
+from nasbench_meta.leaderboard.schema import Problem, content_hash, entry_id, measured_runs
 from nasbench_meta.paths import data_root, source_checkout
 
 ENTRY_FORMAT = "nasbench-meta leaderboard entry"
@@ -95,22 +95,29 @@ class BoardStore:
     def duplicate_problems(self, submission: dict[str, Any]) -> list[Problem]:
         """A submission is a duplicate if its results or its (method name, version) are on the board."""
         problems = []
-        digest, measured, eid = content_hash(submission), measurement_hash(submission), entry_id(submission)
-        runs = measured_run_set(submission)
+        digest, runs, eid = content_hash(submission), measured_runs(submission), entry_id(submission)
         for entry in self.entries():
             if entry.verification.get("content_sha256") == digest:
                 problems.append(Problem("duplicate-entry", f"the same results are already on the board as {entry.id!r}"))
-            elif measurement_hash(entry.submission) == measured:
-                problems.append(Problem("duplicate-entry", f"the same runs (queried architectures or predictions) "
-                                        f"are already on the board as {entry.id!r}; only metadata differs"))
-            elif runs and runs <= measured_run_set(entry.submission):
-                problems.append(Problem("duplicate-entry", f"every run is one of {entry.id!r}'s, already on the board "
-                                        "(fewer seeds of the same runs are not new results)"))
+            else:
+                problems += self._same_runs(runs, entry)
             if entry.id == eid:
                 problems.append(Problem("duplicate-entry",
                                         f"{entry.method['name']} {entry.method['version']} is already on the board; "
                                         "bump method.version for new results"))
         return problems
+
+    @staticmethod
+    def _same_runs(runs: "tuple[bytes, ...]", entry: Entry) -> list[Problem]:
+        """``runs`` (``measured_runs``) are ``entry``'s own runs, or some of them."""
+        theirs = measured_runs(entry.submission)   # once per entry: it serializes every run
+        if theirs == runs:
+            return [Problem("duplicate-entry", f"the same runs (queried architectures or predictions) are already "
+                            f"on the board as {entry.id!r}; only metadata differs")]
+        if runs and set(runs) <= set(theirs):
+            return [Problem("duplicate-entry", f"every run is one of {entry.id!r}'s, already on the board (fewer "
+                            "seeds of the same runs are not new results)")]
+        return []
 
     def add(self, entry: Entry) -> Path:
         """Write a new entry; refuses to overwrite one (entries change only through git)."""
