@@ -145,7 +145,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         for name in names:   # every predictor's options and K, before the first fit
             get_predictor(name, **config)
             check_shots(bench, predictor_class(name), holdouts, shots)
-        results = [evaluate(bench, name, holdouts=args.holdout, shots=shots, seeds=range(args.seeds),
+        results = [evaluate(bench, name, holdouts=holdouts, shots=shots, seeds=range(args.seeds),
                             fit_seed=args.fit_seed, config=config, cache_dir=out / "cache",
                             store_predictions=not args.no_predictions, progress=not args.json)
                    for name in names]
@@ -158,7 +158,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         summ = summary(table).reset_index()
         summ.columns = ["_".join(str(c) for c in col if c) if isinstance(col, tuple) else col for col in summ.columns]
-        print_json({"outputs": {k: str(v) for k, v in paths.items()}, "holdouts": results[0].payload["holdouts"],
+        print_json({"outputs": {k: str(v) for k, v in paths.items()}, "holdouts": holdouts,
                     "seeds": list(range(args.seeds)), "fit_seed": args.fit_seed,
                     "summary": summ.to_dict(orient="records")})
     else:

@@ -223,13 +223,13 @@ def run_grid(bench: "Benchmark", methods: Sequence[str], tasks: Sequence[str], *
 
     Every method, configuration, task and budget is checked before the first run starts."""
     configs = configs or {}
-    names = _grid_names(bench, methods, tasks, configs, budget=budget, batch_size=batch_size,
-                        cost_budget=cost_budget)
+    names, older = _grid_names(bench, methods, tasks, configs, budget=budget, batch_size=batch_size,
+                               cost_budget=cost_budget)
     out_dir = Path(out_dir)
     paths = []
     for task in tasks:
         for spec in methods:
-            path = _grid_file(out_dir, names[spec], spec, task, configs.get(spec))
+            path = _grid_file(out_dir, names[spec], older[spec], task)
             run_seeds(bench, task, spec, seeds=seeds, budget=budget, config=configs.get(spec),
                       batch_size=batch_size, cost_budget=cost_budget, workers=workers, scheduler=scheduler,
                       out=path, cache_dir=cache_dir, progress=progress)
@@ -237,11 +237,11 @@ def run_grid(bench: "Benchmark", methods: Sequence[str], tasks: Sequence[str], *
     return paths
 
 
-def _grid_file(out_dir: Path, stem: str, spec: str, task: str, config: "dict | None") -> Path:
-    """``out_dir/<stem>-<task>.json``, or the file an older version named after the raw name
-    (``name or spec``) when that one exists inside ``out_dir``, so that its seeds resume."""
+def _grid_file(out_dir: Path, stem: str, older: str, task: str) -> Path:
+    """``out_dir/<stem>-<task>.json``, or the file an older version named ``<older>-<task>.json``
+    (after the raw name) when that one exists inside ``out_dir``, so that its seeds resume."""
     path = out_dir / f"{stem}-{task}.json"
-    legacy = out_dir / f"{make_method(spec, config).name or spec}-{task}.json"
+    legacy = out_dir / f"{older}-{task}.json"
     inside = legacy.resolve().is_relative_to(out_dir.resolve())
     return legacy if not path.exists() and legacy != path and inside and legacy.is_file() else path
 
@@ -253,8 +253,9 @@ def file_stem(name: str) -> str:
 
 
 def _grid_names(bench: "Benchmark", methods: Sequence[str], tasks: Sequence[str], configs: dict[str, dict], *,
-                budget: int, batch_size: int, cost_budget: "float | None") -> dict[str, str]:
-    """Resolve every method (spec -> file name) and check every task's budget, before any run."""
+                budget: int, batch_size: int, cost_budget: "float | None") -> "tuple[dict[str, str], dict[str, str]]":
+    """Resolve every method (spec -> file name stem, and the raw name older versions named files
+    after) and check every task's budget, before any run."""
     if not methods or not tasks:
         raise ValueError(f"a grid needs at least one method and one task, got methods {list(methods)} and "
                          f"tasks {list(tasks)}")
@@ -262,7 +263,8 @@ def _grid_names(bench: "Benchmark", methods: Sequence[str], tasks: Sequence[str]
     if stray:
         raise ValueError(f"the grid config (--config) has entries for {stray}, which are not among the methods "
                          f'{list(methods)}; it is keyed by method, e.g. {{"re": {{"population_size": 10}}}}')
-    names = {spec: file_stem(make_method(spec, configs.get(spec)).metadata(spec)["name"]) for spec in methods}
+    made = {spec: make_method(spec, configs.get(spec)) for spec in methods}
+    names = {spec: file_stem(method.metadata(spec)["name"]) for spec, method in made.items()}
     twice = sorted({n for n in names.values() if list(names.values()).count(n) > 1})
     if twice:
         raise ValueError(f"methods {list(methods)} name {twice[0]!r} twice (one results file each); "
@@ -271,4 +273,4 @@ def _grid_names(bench: "Benchmark", methods: Sequence[str], tasks: Sequence[str]
         bench.task_info(task)
         check_budget(bench, task, budget, cost_budget)
     check_batch_size(batch_size)
-    return names
+    return names, {spec: method.name or spec for spec, method in made.items()}
