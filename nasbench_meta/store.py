@@ -56,10 +56,9 @@ class SchemaVersionError(BenchmarkFileError):
 
 def build_command(name: str, path: "Path | str", *, force: bool = True) -> str:
     """The command that (re)builds benchmark ``name`` at ``path`` (with --root when not the default one)."""
-    from nasbench_meta.importers import BUILDERS
-
-    if name not in BUILDERS:   # e.g. a runs file opened by its name: no build makes it a benchmark
-        return f"nothing: no importer builds {name!r} (known: {', '.join(sorted(BUILDERS))}); move the file away"
+    known = _known_names()
+    if name not in known:   # e.g. a runs file opened by its name: no build makes it a benchmark
+        return f"nothing: no importer builds {name!r} (known: {', '.join(sorted(known))}); move the file away"
     command = f"nasbench-meta datasets build {name}" + (" --force" if force else "")
     path = Path(path).resolve()
     if path != benchmark_path(name).resolve() and path.parent.name == "benchmarks" and path.name == f"{name}.h5":
